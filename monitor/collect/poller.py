@@ -1,0 +1,162 @@
+"""Polls sources, each on its own schedule; stores new items and each source's health.
+
+Nothing one source does can stop another: every failure is caught here, recorded in the
+source's health row and turned into a later retry."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from monitor.clock import Clock
+from monitor.collect import schedule
+from monitor.collect.decode import ParsedFeed, decode_feed
+from monitor.collect.fetch import Fetcher, FetchResult, Validators
+from monitor.config import FetchSettings
+from monitor.errors import SourceError
+from monitor.records import FetchStatus, Source, SourceHealth
+from monitor.store import Store
+from monitor.store.items import entries_last_week, insert_new
+from monitor.store.sources import all_health, get_health, put_health
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    source: str
+    status: FetchStatus
+    http_status: int | None = None
+    new: int = 0
+    reposts: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    warning: str | None = None
+    next_check_at: datetime | None = None
+
+
+class Poller:
+    def __init__(self, store: Store, fetcher: Fetcher, clock: Clock,
+                 on_report: Callable[[PollReport], None] | None = None) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.clock = clock
+        self.settings: FetchSettings = fetcher.settings
+        self._slots = asyncio.Semaphore(self.settings.concurrency)
+        self._on_report = on_report
+
+    async def poll_once(self, sources: Sequence[Source]) -> list[PollReport]:
+        """Poll every enabled source once, now, whatever its schedule says."""
+        health = await self.store.run(all_health)
+        active = [s for s in sources if s.enabled]
+        return list(await asyncio.gather(*(self.poll(s, health.get(s.name)) for s in active)))
+
+    async def run(self, sources: Sequence[Source]) -> None:
+        """Poll forever, each enabled source on its own schedule, until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for source in sources:
+                if source.enabled:
+                    group.create_task(self._source_loop(source), name=f"poll:{source.name}")
+
+    async def _source_loop(self, source: Source) -> None:
+        health = await self.store.run(lambda conn: get_health(conn, source.name))
+        while True:
+            if health is not None and health.url == source.url:
+                if health.status is FetchStatus.GONE:
+                    log.warning("source=%s gone (HTTP 410); not polled until its URL changes",
+                                source.name)
+                    return
+                if health.next_check_at is not None:
+                    wait = (health.next_check_at - self.clock.now()).total_seconds()
+                    if wait > 0:
+                        await self.clock.sleep(wait)
+            await self.poll(source, health)
+            health = await self.store.run(lambda conn: get_health(conn, source.name))
+
+    async def poll(self, source: Source, health: SourceHealth | None) -> PollReport:
+        if health is None or health.url != source.url:  # new source, or its URL was changed
+            health = SourceHealth(source=source.name, url=source.url)
+        if health.status is FetchStatus.GONE:
+            return PollReport(source.name, FetchStatus.GONE, health.http_status,
+                              error="HTTP 410 Gone earlier; fix or remove its URL in sources.yaml")
+        async with self._slots:
+            started = time.monotonic()
+            try:
+                report = await self._poll(source, health)
+            except SourceError as exc:
+                report = await self._record_failure(source, health, exc)
+            except Exception as exc:  # a bug must not stop the other sources
+                log.exception("source=%s unexpected error", source.name)
+                report = await self._record_failure(
+                    source, health, SourceError(source.name, f"internal error: {exc!r}"))
+        report = replace(report, seconds=round(time.monotonic() - started, 3))
+        if self._on_report:
+            self._on_report(report)
+        return report
+
+    async def _poll(self, source: Source, health: SourceHealth) -> PollReport:
+        validators = Validators(health.etag, health.last_modified)
+        result = await self.fetcher.fetch(source, validators)
+        now = self.clock.now()
+        body_hash = hashlib.sha256(result.body).hexdigest() if result.body is not None else None
+        parsed: ParsedFeed | None = None
+        if result.body is not None and body_hash != health.body_hash:
+            loop = asyncio.get_running_loop()
+            parsed = await loop.run_in_executor(
+                None, decode_feed, result.body, result.content_type, source, result.final_url,
+                now)
+
+        def write(conn: Connection) -> PollReport:
+            return self._record_success(conn, source, health, result, parsed, body_hash, now)
+
+        return await self.store.run(write)
+
+    def _record_success(self, conn: Connection, source: Source, health: SourceHealth,
+                        result: FetchResult, parsed: ParsedFeed | None, body_hash: str | None,
+                        now: datetime) -> PollReport:
+        new = reposts = 0
+        if parsed is not None:
+            inserted = insert_new(conn, source.name, parsed.items, now)
+            new, reposts = len(inserted.new), inserted.reposts
+        week = entries_last_week(conn, source.name, now)
+        interval = schedule.after_success(source.interval_s, self.settings.max_interval, week,
+                                          (result.cache_hint_s, parsed and parsed.ttl_s))
+        warnings = result.warnings + (parsed.warnings if parsed else [])
+        status = FetchStatus.OK if parsed is not None else FetchStatus.NOT_MODIFIED
+        updated = replace(
+            health, status=status, http_status=result.status, last_attempt_at=now,
+            last_success_at=now, last_error=None, last_warning="; ".join(warnings) or None,
+            consecutive_failures=0, next_check_at=now + timedelta(seconds=interval),
+            etag=result.validators.etag or health.etag,
+            last_modified=result.validators.last_modified or health.last_modified,
+            body_hash=body_hash or health.body_hash, entries_per_day=round(week / 7, 2))
+        put_health(conn, updated)
+        if warnings:
+            log.warning("source=%s warning=%s", source.name, updated.last_warning)
+        return PollReport(source.name, status, result.status, new, reposts,
+                          warning=updated.last_warning, next_check_at=updated.next_check_at)
+
+    async def _record_failure(self, source: Source, health: SourceHealth,
+                              exc: SourceError) -> PollReport:
+        now = self.clock.now()
+        failures = health.consecutive_failures + 1
+        gone = exc.http_status == 410
+        interval = schedule.after_failure(source.interval_s, self.settings.max_interval,
+                                          failures, exc.retry_after_s)
+        updated = replace(
+            health, status=FetchStatus.GONE if gone else FetchStatus.ERROR,
+            http_status=exc.http_status, last_attempt_at=now, last_error=exc.reason,
+            consecutive_failures=failures,
+            next_check_at=None if gone else now + timedelta(seconds=interval))
+        await self.store.run(lambda conn: put_health(conn, updated))
+        log.warning("source=%s status=%s failures=%d retry_in=%ss error=%s", source.name,
+                    exc.http_status or "-", failures, "never" if gone else interval, exc.reason)
+        return PollReport(source.name, updated.status, exc.http_status, error=exc.reason,
+                          next_check_at=updated.next_check_at)

@@ -1,0 +1,305 @@
+"""Settings and sources.yaml: YAML → pydantic (unknown keys refused) → records.
+
+Every validation error names the file, the line and what is allowed, e.g.
+``sources.yaml:14: source "weibo-lincang": interval must be between 60 s and 24 h (got 5)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.errors import ConfigError
+from monitor.records import Media, Source, SourceKind
+
+M = TypeVar("M", bound=BaseModel)
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_INTERVAL_S = 15 * 60
+MIN_INTERVAL_S = 60
+MAX_INTERVAL_S = 24 * 3600
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*$")
+_UNITS = {None: 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> int:
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"`` or ``"1d"``."""
+    if isinstance(value, bool):
+        raise ValueError("a duration such as 900, 15m, 2h or 1d")
+    if isinstance(value, int | float):
+        return int(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"a duration such as 900, 15m, 2h or 1d (got {value!r})")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def parse_size(value: object) -> int:
+    """Bytes from ``1048576``, ``"512 KiB"`` or ``"16 MiB"``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = re.match(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$", str(value))
+    if not match:
+        raise ValueError(f"a size such as 16 MiB (got {value!r})")
+    return int(match.group(1)) * {None: 1, "B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}[
+        match.group(2)
+    ]
+
+
+Duration = Annotated[int, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceModel(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    url: str
+    kind: SourceKind = SourceKind.RSS
+    media: Media
+    region: str = Field(min_length=1)
+    interval: Duration = Field(default=DEFAULT_INTERVAL_S, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S)
+    weight: float = Field(default=1.0, ge=0.0, le=10.0)
+    enabled: bool = True
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url_shape(cls, url: str) -> str:
+        if url.startswith("/"):
+            return url  # an RSSHub route; joined to the rsshub base below
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"an http(s) URL, or an RSSHub route starting with / (got {url!r})")
+        return url
+
+
+class SourcesFile(_Strict):
+    rsshub: str | None = None  # base URL of the RSSHub instance that serves kind: rsshub routes
+    sources: list[SourceModel]
+
+
+class FetchSettings(_Strict):
+    timeout: Duration = 30  # total per request, redirects included
+    connect_timeout: Duration = 10
+    max_body: Size = 16 * 1024 * 1024  # counted after decompression
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    concurrency: int = Field(default=32, ge=1, le=1024)
+    per_host: int = Field(default=2, ge=1, le=256)
+    host_gap: float = Field(default=5.0, ge=0.0)  # seconds between request starts to one host
+    max_interval: Duration = Field(default=MAX_INTERVAL_S, ge=MIN_INTERVAL_S, le=7 * 86400)
+    allow_private: list[str] = Field(default_factory=list)  # host names or CIDR ranges
+    user_agent: str = "health-opinion-monitor/0.1 (+feed fetcher)"
+
+
+class WebSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class SettingsModel(_Strict):
+    database: str | None = None
+    sources: str | None = None
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    sources_path: Path
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+
+
+def default_sources_path() -> Path:
+    local = Path.cwd() / "sources.yaml"
+    return local if local.exists() else PROJECT_DIR / "sources.yaml"
+
+
+def load_settings(config: Path | None = None, *, database: str | None = None,
+                  sources: Path | None = None) -> Settings:
+    """Command-line values win, then the config file, then the environment, then defaults."""
+    model = SettingsModel()
+    base = Path.cwd()
+    if config is not None:
+        model = _validate(config, SettingsModel, _read_yaml(config))
+        base = config.resolve().parent
+    allow = list(model.fetch.allow_private) + _split_env("MONITOR_ALLOW_PRIVATE")
+    fetch = model.fetch.model_copy(update={"allow_private": allow})
+    if sources is None:
+        sources = (base / model.sources) if model.sources else default_sources_path()
+    url = database or model.database or os.environ.get("MONITOR_DB") or "sqlite:///monitor.db"
+    return Settings(database_url=url, sources_path=sources, fetch=fetch, web=model.web)
+
+
+def _split_env(name: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class SourceList:
+    sources: list[Source]
+    # The self-hosted RSSHub named in the file is trusted even on a private address.
+    trusted_hosts: list[str] = field(default_factory=list)
+
+    def by_name(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise ConfigError(f"no source named {name!r}; known: "
+                          f"{', '.join(s.name for s in self.sources)}")
+
+
+def load_sources(path: Path) -> SourceList:
+    """Read and validate a sources file; every source, enabled or not, in file order."""
+    loaded = _read_yaml(path)
+    model = _validate(path, SourcesFile, loaded)
+    rsshub = os.environ.get("MONITOR_RSSHUB") or model.rsshub
+    seen: dict[str, int] = {}
+    result = []
+    for index, src in enumerate(model.sources):
+        line = _line_of(loaded.node, ("sources", index))
+        if src.name in seen:
+            raise ConfigError(f"{path}:{line}: source {src.name!r} is listed twice "
+                              f"(first at index {seen[src.name]}); names must be unique")
+        seen[src.name] = index
+        url = src.url
+        if url.startswith("/"):
+            if src.kind is not SourceKind.RSSHUB:
+                raise ConfigError(f"{path}:{line}: source {src.name!r}: a route ({url}) needs "
+                                  "kind: rsshub; other kinds need a full http(s) URL")
+            if not rsshub:
+                raise ConfigError(f"{path}:{line}: source {src.name!r}: route {url} needs an "
+                                  "RSSHub base: set `rsshub:` at the top of the file or MONITOR_RSSHUB")
+            url = urljoin(rsshub.rstrip("/") + "/", url.lstrip("/"))
+        result.append(Source(name=src.name, url=url, kind=src.kind, media=src.media,
+                             region=src.region, interval_s=src.interval, weight=src.weight,
+                             enabled=src.enabled, headers=dict(src.headers)))
+    trusted = [urlsplit(rsshub).hostname or ""] if rsshub else []
+    return SourceList(result, [h for h in trusted if h])
+
+
+# --- YAML with line numbers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    data: Any
+    node: yaml.Node | None
+
+
+def _read_yaml(path: Path) -> _Loaded:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc}); save it as UTF-8 text") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {exc.problem}") from None
+    if node is not None:
+        _refuse_duplicate_keys(path, node)
+    if data is None:
+        data = {}
+    return _Loaded(data, node)
+
+
+def _refuse_duplicate_keys(path: Path, node: yaml.Node) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                raise ConfigError(f"{path}:{key.start_mark.line + 1}: key {key.value!r} "
+                                  "appears twice in the same block; keep one")
+            seen.add(key.value)
+            _refuse_duplicate_keys(path, value)
+    elif isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            _refuse_duplicate_keys(path, child)
+
+
+def _node_at(node: yaml.Node | None, loc: Sequence[int | str]) -> yaml.Node | None:
+    """The deepest node along ``loc`` that exists (a missing key points at its parent)."""
+    for step in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = next((value for key, value in node.value if key.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            child = node.value[step]
+        else:
+            child = None
+        if child is None:
+            return node
+        node = child
+    return node
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
+    found = _node_at(node, loc)
+    return found.start_mark.line + 1 if found is not None else 1
+
+
+def _validate(path: Path, model: type[M], loaded: _Loaded) -> M:
+    try:
+        return model.model_validate(loaded.data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, model, loaded, exc)) from None
+
+
+def _describe(path: Path, model: type[BaseModel], loaded: _Loaded, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = err["loc"]
+        where = f"{path}:{_line_of(loaded.node, loc)}"
+        subject = _subject(loaded.data, loc)
+        field_name = ".".join(str(p) for p in loc if isinstance(p, str)) or "file"
+        if err["type"] == "extra_forbidden":
+            allowed = sorted(_model_at(model, loc[:-1]).model_fields)
+            guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"; did you mean {guess[0]!r}?" if guess else ""
+            lines.append(f"{where}: {subject}unknown key {loc[-1]!r}{hint} "
+                         f"(allowed: {', '.join(allowed)})")
+        elif err["type"] == "missing":
+            lines.append(f"{where}: {subject}{field_name} is required")
+        else:
+            got = err.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            lines.append(f"{where}: {subject}{field_name}: {err['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def _subject(data: Any, loc: Sequence[int | str]) -> str:
+    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        try:
+            name = data["sources"][loc[1]].get("name")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            name = None
+        return f"source {name!r}: " if name else f"source #{loc[1] + 1}: "
+    return ""
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[int | str]) -> type[BaseModel]:
+    current: Any = model
+    for step in loc:
+        if isinstance(step, int):
+            continue
+        annotation = current.model_fields[step].annotation
+        args = getattr(annotation, "__args__", ())
+        current = next((a for a in (annotation, *args)
+                        if isinstance(a, type) and issubclass(a, BaseModel)), current)
+    return current  # type: ignore[no-any-return]

@@ -1,0 +1,89 @@
+"""The core records every stage shares: plain frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class SourceKind(enum.StrEnum):
+    RSS = "rss"
+    ATOM = "atom"
+    JSON = "json"  # JSON Feed 1.x
+    RSSHUB = "rsshub"  # an RSSHub route; RSS underneath
+
+
+class Media(enum.StrEnum):
+    CENTRAL = "central"  # 中央媒体
+    PROVINCIAL = "provincial"  # 省级媒体
+    LOCAL = "local"  # 地方媒体
+    GOVERNMENT = "government"  # 政府网站
+    SOCIAL = "social"  # 社交媒体
+    FORUM = "forum"  # 论坛、留言板
+    HOTLINE = "hotline"  # 热线
+
+
+class FetchStatus(enum.StrEnum):
+    OK = "ok"  # fetched and parsed
+    NOT_MODIFIED = "not_modified"  # 304, or the same body as last time
+    ERROR = "error"  # failed this time; retried later with back-off
+    GONE = "gone"  # HTTP 410: not polled again until its URL changes
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str
+    url: str
+    kind: SourceKind
+    media: Media
+    region: str
+    interval_s: int  # the shortest gap between two polls of this source
+    weight: float = 1.0  # authority, used for heat
+    enabled: bool = True
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def host(self) -> str:
+        from urllib.parse import urlsplit
+
+        return (urlsplit(self.url).hostname or "").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One feed entry as stored. Times are timezone-aware (UTC inside)."""
+
+    source: str
+    ident: str  # identity within its source: "g:" guid, "u:" normalised url or "h:" content hash
+    guid: str | None
+    url: str
+    url_norm: str
+    title: str  # plain text
+    title_norm: str  # for cross-source repost detection; "" when too short to compare
+    summary: str  # sanitised HTML
+    published_at: datetime | None
+    fetched_at: datetime
+    content_hash: str
+    language: str | None = None
+    encoding: str | None = None  # how the bytes were read, e.g. "gb18030 (http charset gbk)"
+    id: int | None = None
+    repost_of: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    source: str
+    url: str
+    status: FetchStatus | None = None
+    http_status: int | None = None
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_warning: str | None = None
+    consecutive_failures: int = 0
+    next_check_at: datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    entries_per_day: float = 0.0

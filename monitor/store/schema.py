@@ -1,0 +1,87 @@
+"""Table definitions. Changes to these go through a migration in migrations/versions/."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy import DateTime as _DateTime
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in and out; stored as UTC so SQLite and PostgreSQL agree."""
+
+    impl = _DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+metadata = MetaData()
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("ident", String(256), nullable=False),
+    Column("guid", Text),
+    Column("url", Text, nullable=False),
+    Column("url_norm", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("title_norm", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("published_at", UTCDateTime),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("language", String(32)),
+    Column("encoding", String(64)),
+    Column("repost_of", Integer, ForeignKey("items.id")),
+    Index("ix_items_source_ident", "source", "ident", unique=True),
+    Index("ix_items_source_hash", "source", "content_hash"),
+    Index("ix_items_url_norm", "url_norm"),
+    Index("ix_items_title_norm", "title_norm"),
+    Index("ix_items_fetched_at", "fetched_at"),
+)
+
+source_health = Table(
+    "source_health",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("status", String(16)),
+    Column("http_status", Integer),
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_warning", Text),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("next_check_at", UTCDateTime),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", String(64)),
+    Column("entries_per_day", Float, nullable=False, default=0.0),
+)
