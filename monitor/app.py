@@ -7,12 +7,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-
 from aiohttp import web
 
 from monitor.clock import Clock, WallClock
 from monitor.collect.fetch import Fetcher
-from monitor.collect.poller import Poller
+from monitor.collect.poller import Poller, parser_pool
 from monitor.config import Settings, SourceList, load_sources
 from monitor.records import FetchStatus
 from monitor.store import Store
@@ -38,7 +37,8 @@ def build_app(settings: Settings, clock: Clock | None = None,
         app[STORE] = store
         allow = [*settings.fetch.allow_private, *sources.trusted_hosts]
         fetcher = Fetcher(settings.fetch.model_copy(update={"allow_private": allow}))
-        poller = Poller(store, fetcher, clock or WallClock())
+        pool = parser_pool()
+        poller = Poller(store, fetcher, clock or WallClock(), parse_executor=pool)
         task = asyncio.create_task(poller.run(sources.sources), name="pollers") if poll else None
         enabled = sum(s.enabled for s in sources.sources)
         log.info("started: %d sources (%d enabled) from %s, database %s", len(sources.sources),
@@ -50,6 +50,7 @@ def build_app(settings: Settings, clock: Clock | None = None,
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await fetcher.close()
+        pool.shutdown()
         store.close()
         log.info("stopped cleanly")
 
@@ -68,7 +69,7 @@ async def healthz(request: web.Request) -> web.Response:
     app = request.app
     try:
         health = await app[STORE].run(all_health)
-    except Exception as exc:  # any store failure means unhealthy; say why
+    except Exception as exc:  # noqa: BLE001  (any store failure means unhealthy; say why)
         return web.json_response({"status": "error", "error": str(exc)}, status=503)
     failing = [
         {"source": h.source, "status": h.status.value if h.status else None,

@@ -16,7 +16,7 @@ import click
 
 from monitor.clock import SHANGHAI, WallClock
 from monitor.collect.fetch import Fetcher
-from monitor.collect.poller import Poller, PollReport
+from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, load_settings, load_sources
 from monitor.errors import MonitorError
 from monitor.store import Store
@@ -126,9 +126,12 @@ async def _fetch_once(settings: Settings, sources: list[Any], trusted: list[str]
         if sys.stderr.isatty():
             click.echo(f"\r{done}/{total} {report.source[:40]:<40}", err=True, nl=False)
 
+    pool = parser_pool()
     try:
-        return await Poller(store, fetcher, WallClock(), on_report=progress).poll_once(sources)
+        poller = Poller(store, fetcher, WallClock(), on_report=progress, parse_executor=pool)
+        return await poller.poll_once(sources)
     finally:
+        pool.shutdown()
         if sys.stderr.isatty() and total:
             click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
         await fetcher.close()

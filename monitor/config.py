@@ -33,7 +33,8 @@ _UNITS = {None: 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 def parse_duration(value: object) -> int:
     """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"`` or ``"1d"``."""
     if isinstance(value, bool):
-        raise ValueError("a duration such as 900, 15m, 2h or 1d")
+        # pydantic turns ValueError, not TypeError, into a validation message
+        raise ValueError("a duration such as 900, 15m, 2h or 1d")  # noqa: TRY004
     if isinstance(value, int | float):
         return int(value)
     match = _DURATION.match(str(value))
@@ -267,7 +268,8 @@ def _describe(path: Path, model: type[BaseModel], loaded: _Loaded, exc: Validati
         loc = err["loc"]
         where = f"{path}:{_line_of(loaded.node, loc)}"
         subject = _subject(loaded.data, loc)
-        field_name = ".".join(str(p) for p in loc if isinstance(p, str)) or "file"
+        names = [str(p) for p in loc if isinstance(p, str)]
+        field_name = (names[-1] if subject else ".".join(names)) if names else "file"
         if err["type"] == "extra_forbidden":
             allowed = sorted(_model_at(model, loc[:-1]).model_fields)
             guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
@@ -279,6 +281,8 @@ def _describe(path: Path, model: type[BaseModel], loaded: _Loaded, exc: Validati
         else:
             got = err.get("input")
             shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            if isinstance(got, bool) and err["type"] == "string_type":
+                shown += "; YAML reads yes/no/on/off as true/false: put the value in quotes"
             lines.append(f"{where}: {subject}{field_name}: {err['msg']}{shown}")
     return "\n".join(lines)
 

@@ -22,6 +22,15 @@ class SourceError(MonitorError):
         self.http_status = http_status
         self.retry_after_s = retry_after_s
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # raised in parser worker processes, so it must survive pickling
+        return (_source_error, (self.source, self.reason, self.http_status, self.retry_after_s))
+
+
+def _source_error(source: str, reason: str, http_status: int | None,
+                  retry_after_s: float | None) -> SourceError:
+    return SourceError(source, reason, http_status=http_status, retry_after_s=retry_after_s)
+
 
 class StoreError(MonitorError):
     exit_code = 3

@@ -158,7 +158,7 @@ def _iso_time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        stamp = datetime.fromisoformat(value)
     except ValueError:
         return None
     if stamp.tzinfo is None:

@@ -18,6 +18,9 @@ _WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "hz-gb-2312
           "latin-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252"}
 
 
+_SAMPLE = 8192  # characters looked at to judge which reading is Chinese
+
+
 @dataclass(frozen=True, slots=True)
 class Decoded:
     text: str
@@ -26,11 +29,14 @@ class Decoded:
 
 
 def codec_name(label: str) -> str | None:
+    label = label.strip().lower()
+    if label in _WIDER:
+        return _WIDER[label]
     try:
-        name = codecs.lookup(label.strip().lower()).name
+        name = codecs.lookup(label).name
     except LookupError:
         return None
-    return _WIDER.get(name, _WIDER.get(label.strip().lower(), name))
+    return _WIDER.get(name, name)
 
 
 def http_charset(content_type: str | None) -> str | None:
@@ -43,13 +49,15 @@ def decode_bytes(body: bytes, content_type: str | None = None) -> Decoded:
         return Decoded(body[3:].decode("utf-8", "replace"), "utf-8", "utf-8 (byte order mark)")
     if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return Decoded(body.decode("utf-16", "replace"), "utf-16", "utf-16 (byte order mark)")
-    try:
-        return Decoded(body.decode("utf-8"), "utf-8", "utf-8")
-    except UnicodeDecodeError:
-        pass
     prolog = _PROLOG.match(body[:512])
     declared = [("http charset", http_charset(content_type)),
                 ("xml prolog", prolog.group(1).decode("ascii") if prolog else None)]
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return _utf8_or_gb_lookalike(body, text, declared)
     for where, label in declared:
         codec = codec_name(label) if label else None
         if codec and codec not in ("utf-8", "utf-16"):
@@ -67,6 +75,35 @@ def decode_bytes(body: bytes, content_type: str | None = None) -> Decoded:
     # Chinese feeds that are not UTF-8 are nearly always in the GB family.
     return Decoded(body.decode("gb18030", "replace"), "gb18030",
                    "gb18030 (undetermined; undecodable bytes replaced)")
+
+
+def _cjk_share(text: str) -> float:
+    wide = [c for c in text if ord(c) > 0x7F]
+    return sum(_is_cjk(c) for c in wide) / len(wide) if wide else 1.0
+
+
+def _is_cjk(char: str) -> bool:
+    code = ord(char)
+    return 0x3000 <= code <= 0x9FFF or 0xF900 <= code <= 0xFFEF or 0x20000 <= code <= 0x3FFFF
+
+
+def _utf8_or_gb_lookalike(body: bytes, text: str,
+                          declared: list[tuple[str, str | None]]) -> Decoded:
+    """Valid UTF-8 wins, except for the short GBK texts that happen to be valid UTF-8 too
+    (GBK "一" is the bytes of Cyrillic "һ"): when a GB label is declared and reading by it
+    gives Chinese where UTF-8 gives no Chinese, the label is right."""
+    gb_labels = [(where, label) for where, label in declared
+                 if label and codec_name(label) == "gb18030"]
+    if gb_labels and _cjk_share(text[:_SAMPLE]) < 0.5:
+        for where, label in gb_labels:
+            codec = "gb18030"
+            try:
+                other = body.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if _cjk_share(other[:_SAMPLE]) > _cjk_share(text[:_SAMPLE]):
+                return Decoded(other, codec, f"{codec} ({where} {label}; also valid utf-8)")
+    return Decoded(text, "utf-8", "utf-8")
 
 
 def as_utf8_xml(text: str) -> bytes:

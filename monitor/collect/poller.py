@@ -8,10 +8,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import signal
 import time
+from concurrent.futures import Executor, ProcessPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from multiprocessing import get_context
 
 from sqlalchemy import Connection
 
@@ -42,10 +46,26 @@ class PollReport:
     next_check_at: datetime | None = None
 
 
+def parser_pool() -> ProcessPoolExecutor:
+    """Worker processes for feed parsing, which is CPU-bound: one per core but one, so the
+    event loop and the store writer keep a core. Spawned, not forked: the parent has threads."""
+    workers = max(1, (os.cpu_count() or 2) - 1)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                               initializer=_leave_signals_to_parent)
+
+
+def _leave_signals_to_parent() -> None:
+    # Ctrl-C reaches the whole process group; the parent shuts the pool down in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Poller:
     def __init__(self, store: Store, fetcher: Fetcher, clock: Clock,
-                 on_report: Callable[[PollReport], None] | None = None) -> None:
+                 on_report: Callable[[PollReport], None] | None = None,
+                 parse_executor: Executor | None = None) -> None:
+        """``parse_executor``: where decode_feed runs; None is the loop's thread pool."""
         self.store = store
+        self.parse_executor = parse_executor
         self.fetcher = fetcher
         self.clock = clock
         self.settings: FetchSettings = fetcher.settings
@@ -110,7 +130,7 @@ class Poller:
         if result.body is not None and body_hash != health.body_hash:
             loop = asyncio.get_running_loop()
             parsed = await loop.run_in_executor(
-                None, decode_feed, result.body, result.content_type, source, result.final_url,
+                self.parse_executor, decode_feed, result.body, result.content_type, source, result.final_url,
                 now)
 
         def write(conn: Connection) -> PollReport:
@@ -127,7 +147,7 @@ class Poller:
             new, reposts = len(inserted.new), inserted.reposts
         week = entries_last_week(conn, source.name, now)
         interval = schedule.after_success(source.interval_s, self.settings.max_interval, week,
-                                          (result.cache_hint_s, parsed and parsed.ttl_s))
+                                          (result.cache_hint_s, parsed.ttl_s if parsed else None))
         warnings = result.warnings + (parsed.warnings if parsed else [])
         status = FetchStatus.OK if parsed is not None else FetchStatus.NOT_MODIFIED
         updated = replace(
@@ -150,13 +170,13 @@ class Poller:
         gone = exc.http_status == 410
         interval = schedule.after_failure(source.interval_s, self.settings.max_interval,
                                           failures, exc.retry_after_s)
+        status = FetchStatus.GONE if gone else FetchStatus.ERROR
         updated = replace(
-            health, status=FetchStatus.GONE if gone else FetchStatus.ERROR,
-            http_status=exc.http_status, last_attempt_at=now, last_error=exc.reason,
+            health, status=status, http_status=exc.http_status, last_attempt_at=now, last_error=exc.reason,
             consecutive_failures=failures,
             next_check_at=None if gone else now + timedelta(seconds=interval))
         await self.store.run(lambda conn: put_health(conn, updated))
         log.warning("source=%s status=%s failures=%d retry_in=%ss error=%s", source.name,
                     exc.http_status or "-", failures, "never" if gone else interval, exc.reason)
-        return PollReport(source.name, updated.status, exc.http_status, error=exc.reason,
+        return PollReport(source.name, status, exc.http_status, error=exc.reason,
                           next_check_at=updated.next_check_at)

@@ -52,15 +52,14 @@ def insert_new(conn: Connection, source: str, batch: Sequence[Item], now: dateti
         known_hashes.add(item.content_hash)
         fresh.append(item)
     roots = _repost_roots(conn, source, fresh, now)
-    stored = []
-    reposts = 0
-    for item in fresh:
-        root = roots.get(("u", item.url_norm)) or roots.get(("t", item.title_norm))
-        reposts += root is not None
-        values = _row(item)
-        values["repost_of"] = root
-        new_id = conn.execute(insert(t).values(**values)).inserted_primary_key[0]  # type: ignore[index]
-        stored.append(replace(item, id=new_id, repost_of=root))
+    linked = [replace(item, repost_of=roots.get(("u", item.url_norm))
+                      or roots.get(("t", item.title_norm))) for item in fresh]
+    stored: list[Item] = []
+    if linked:
+        query = insert(t).returning(t.c.id, sort_by_parameter_order=True)
+        ids = conn.execute(query, [_row(item) for item in linked]).scalars().all()
+        stored = [replace(item, id=new_id) for item, new_id in zip(linked, ids, strict=True)]
+    reposts = sum(item.repost_of is not None for item in stored)
     return InsertResult(new=stored, reposts=reposts, known=len(batch) - len(fresh))
 
 
@@ -90,7 +89,7 @@ def _row(item: Item) -> dict[str, object]:
             "url_norm": item.url_norm, "title": item.title, "title_norm": item.title_norm,
             "summary": item.summary, "published_at": item.published_at,
             "fetched_at": item.fetched_at, "content_hash": item.content_hash,
-            "language": item.language, "encoding": item.encoding}
+            "language": item.language, "encoding": item.encoding, "repost_of": item.repost_of}
 
 
 def entries_last_week(conn: Connection, source: str, now: datetime) -> int:

@@ -4,6 +4,7 @@ items stored, the right source-health row, and the other sources still polled.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -12,9 +13,8 @@ from aiohttp import web
 
 from monitor.clock import SimClock
 from monitor.collect.fetch import Fetcher
-from monitor.collect.poller import Poller
+from monitor.collect.poller import Poller, PollReport
 from monitor.config import FetchSettings
-from monitor.collect.poller import PollReport
 from monitor.records import FetchStatus, SourceKind
 from monitor.store import Store
 from monitor.store.items import list_items
@@ -292,3 +292,32 @@ async def test_same_story_on_two_sources_is_a_linked_repost(
             item.repost_of in originals.values()
 
 
+
+
+async def test_run_polls_each_source_on_its_own_schedule(
+        feed_host: FeedHost, store: Store, clock: SimClock, fetcher: Fetcher) -> None:
+    feed_host.serve_file("/feed", "utf8_rss2.xml")
+    src = make_source("scheduled", feed_host.url("/feed"))
+    polled_at: list[object] = []
+    poller = Poller(store, fetcher, clock,
+                    on_report=lambda report: polled_at.append(clock.now()))
+    task = asyncio.create_task(poller.run([src]))
+    for _ in range(200):
+        if len(polled_at) >= 3:
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    start = polled_at[0]
+    # three entries last week → once a day (the 24 h ceiling); the body is unchanged after that
+    assert polled_at[1:3] == [start + timedelta(hours=24), start + timedelta(hours=48)]
+    assert health(store, "scheduled").status is FetchStatus.NOT_MODIFIED
+
+
+async def test_run_stops_polling_a_gone_source(feed_host: FeedHost, store: Store,
+                                               clock: SimClock, fetcher: Fetcher) -> None:
+    feed_host.routes["/gone"] = (410, b"", {})
+    src = make_source("gone", feed_host.url("/gone"))
+    await asyncio.wait_for(Poller(store, fetcher, clock).run([src]), 5)  # returns by itself
+    assert feed_host.hits["/gone"] == 1
