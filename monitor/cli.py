@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
@@ -19,6 +20,7 @@ from monitor.collect.fetch import Fetcher
 from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, load_settings, load_sources
 from monitor.errors import MonitorError
+from monitor.records import Item, Source
 from monitor.store import Store
 from monitor.store.items import list_items
 
@@ -95,9 +97,9 @@ def fetch(once: bool, config: Path | None, db: str | None, sources: Path | None,
     _logging(logging.ERROR)
     settings = load_settings(config, database=db, sources=sources)
     source_list = load_sources(settings.sources_path)
-    chosen = [source_list.by_name(n) for n in only] if only else source_list.sources
-    if only:
-        chosen = [s if s.enabled else _enabled(s) for s in chosen]
+    # naming a source polls it even if it is disabled
+    chosen = ([replace(source_list.by_name(n), enabled=True) for n in only] if only
+              else source_list.sources)
     reports = asyncio.run(_fetch_once(settings, chosen, source_list.trusted_hosts))
     if as_json:
         click.echo(json.dumps([_report_json(r) for r in reports], ensure_ascii=False, indent=2))
@@ -107,13 +109,8 @@ def fetch(once: bool, config: Path | None, db: str | None, sources: Path | None,
         sys.exit(1)
 
 
-def _enabled(source: Any) -> Any:
-    from dataclasses import replace
-
-    return replace(source, enabled=True)  # naming a source polls it even if it is disabled
-
-
-async def _fetch_once(settings: Settings, sources: list[Any], trusted: list[str]) -> list[PollReport]:
+async def _fetch_once(settings: Settings, sources: list[Source],
+                      trusted: list[str]) -> list[PollReport]:
     store = Store(settings.database_url)
     allow = [*settings.fetch.allow_private, *trusted]
     fetcher = Fetcher(settings.fetch.model_copy(update={"allow_private": allow}))
@@ -196,7 +193,7 @@ def _parse_since(text: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
 
 
-def _item_json(item: Any) -> dict[str, Any]:
+def _item_json(item: Item) -> dict[str, Any]:
     return {"id": item.id, "source": item.source, "guid": item.guid, "url": item.url,
             "url_norm": item.url_norm, "title": item.title, "summary": item.summary,
             "published_at": item.published_at.isoformat() if item.published_at else None,

@@ -43,12 +43,6 @@ class Source:
     enabled: bool = True
     headers: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def host(self) -> str:
-        from urllib.parse import urlsplit
-
-        return (urlsplit(self.url).hostname or "").lower()
-
 
 @dataclass(frozen=True, slots=True)
 class Item:

@@ -103,7 +103,8 @@ class Fetcher:
         except aiohttp.ClientConnectorDNSError as exc:
             raise SourceError(source.name, f"DNS lookup failed: {exc.os_error}") from None
         except aiohttp.ClientConnectorError as exc:
-            raise SourceError(source.name, f"cannot connect: {exc.os_error}") from None
+            raise SourceError(source.name, f"cannot connect: {exc.os_error}; is the server up "
+                              "and the URL right?") from None
         except aiohttp.ClientError as exc:
             raise SourceError(source.name, f"HTTP error: {type(exc).__name__}: {exc}") from None
 

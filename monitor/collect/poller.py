@@ -11,8 +11,8 @@ import logging
 import os
 import signal
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from multiprocessing import get_context
