@@ -35,8 +35,7 @@ def build_app(settings: Settings, clock: Clock | None = None,
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         store = Store(settings.database_url)
         app[STORE] = store
-        allow = [*settings.fetch.allow_private, *sources.trusted_hosts]
-        fetcher = Fetcher(settings.fetch.model_copy(update={"allow_private": allow}))
+        fetcher = Fetcher(settings.fetch, sources.trusted_hosts)
         pool = parser_pool()
         poller = Poller(store, fetcher, clock or WallClock(), parse_executor=pool)
         task = asyncio.create_task(poller.run(sources.sources), name="pollers") if poll else None

@@ -112,8 +112,7 @@ def fetch(once: bool, config: Path | None, db: str | None, sources: Path | None,
 async def _fetch_once(settings: Settings, sources: list[Source],
                       trusted: list[str]) -> list[PollReport]:
     store = Store(settings.database_url)
-    allow = [*settings.fetch.allow_private, *trusted]
-    fetcher = Fetcher(settings.fetch.model_copy(update={"allow_private": allow}))
+    fetcher = Fetcher(settings.fetch, trusted)
     total = sum(s.enabled for s in sources)
     done = 0
 

@@ -92,17 +92,18 @@ def _utf8_or_gb_lookalike(body: bytes, text: str,
     """Valid UTF-8 wins, except for the short GBK texts that happen to be valid UTF-8 too
     (GBK "一" is the bytes of Cyrillic "һ"): when a GB label is declared and reading by it
     gives Chinese where UTF-8 gives no Chinese, the label is right."""
-    gb_labels = [(where, label) for where, label in declared
-                 if label and codec_name(label) == "gb18030"]
-    if gb_labels and _cjk_share(text[:_SAMPLE]) < 0.5:
-        for where, label in gb_labels:
-            codec = "gb18030"
+    label_at = next(((where, label) for where, label in declared
+                     if label and codec_name(label) == "gb18030"), None)
+    if label_at is not None:
+        utf8_share = _cjk_share(text[:_SAMPLE])
+        if utf8_share < 0.5:
             try:
-                other = body.decode(codec)
+                other = body.decode("gb18030")
             except UnicodeDecodeError:
-                continue
-            if _cjk_share(other[:_SAMPLE]) > _cjk_share(text[:_SAMPLE]):
-                return Decoded(other, codec, f"{codec} ({where} {label}; also valid utf-8)")
+                other = ""
+            if other and _cjk_share(other[:_SAMPLE]) > utf8_share:
+                where, label = label_at
+                return Decoded(other, "gb18030", f"gb18030 ({where} {label}; also valid utf-8)")
     return Decoded(text, "utf-8", "utf-8")
 
 

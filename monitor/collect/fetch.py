@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -71,9 +72,10 @@ class HostThrottle:
 class Fetcher:
     """Owns the process's one client session, its address guard and the per-host throttle."""
 
-    def __init__(self, settings: FetchSettings) -> None:
+    def __init__(self, settings: FetchSettings, trusted_hosts: Sequence[str] = ()) -> None:
+        """``trusted_hosts`` join the private-address allow-list (the sources' own RSSHub)."""
         self.settings = settings
-        self.guard = AddressGuard(settings.allow_private)
+        self.guard = AddressGuard([*settings.allow_private, *trusted_hosts])
         self.throttle = HostThrottle(settings.per_host, settings.host_gap)
         self._session: aiohttp.ClientSession | None = None
 
