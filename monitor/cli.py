@@ -20,7 +20,7 @@ from monitor.collect.fetch import Fetcher
 from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, load_settings, load_sources
 from monitor.errors import MonitorError
-from monitor.records import Item, Source
+from monitor.records import Item, Signal, Source
 from monitor.store import Store
 from monitor.store.items import list_items
 
@@ -198,3 +198,183 @@ def _item_json(item: Item) -> dict[str, Any]:
             "published_at": item.published_at.isoformat() if item.published_at else None,
             "fetched_at": item.fetched_at.isoformat(), "content_hash": item.content_hash,
             "language": item.language, "encoding": item.encoding, "repost_of": item.repost_of}
+
+
+# --- analysis ---------------------------------------------------------------------------------
+
+
+@main.command()
+@_config
+@_db
+@click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Corpus directory of *.jsonl files (default: models/corpus).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write classifier.npz and its card (default: the models directory).")
+@click.option("--with-feedback", is_flag=True, help="Also learn from labels stored with "
+                                                    "`monitor label` (needs the database).")
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="Cross-validation folds.")
+@click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
+@_errors_to_exit
+def train(config: Path | None, db: str | None, corpus_dir: Path | None, out_dir: Path | None,
+          with_feedback: bool, folds: int, as_json: bool) -> None:
+    """Rebuild the classifier from the corpus; print cross-validated precision, recall, F1."""
+    from monitor.analyze import train as t
+    from monitor.analyze.analyzer import make_doc, make_segmenter
+    from monitor.analyze.lexicon import TAXONOMY_PATH, load_profile, load_taxonomy
+    from monitor.analyze.model import save_model
+    from monitor.analyze.text import normalize
+    from monitor.store.labels import latest_labels
+
+    settings = load_settings(config, database=db)
+    elapsed = t.timed()
+    topics = [topic.key for topic in load_taxonomy(TAXONOMY_PATH)]
+    outputs = ["health", *topics, "negative"]
+    corpus = t.read_corpus(corpus_dir or settings.models_dir / "corpus", topics)
+    feedback: list[t.Example] = []
+    if with_feedback:
+        store = Store(settings.database_url)
+        try:
+            feedback = t.feedback_examples(store.transaction(latest_labels))
+        finally:
+            store.close()
+        corpus = t.add_feedback(corpus, feedback)
+    _say(f"{len(corpus.examples)} examples ({len(feedback)} from feedback), "
+         f"corpus sha256 {corpus.sha256[:12]}")
+    segmenter = make_segmenter(load_profile(settings.profile_path))
+    docs = [make_doc(segmenter, normalize(ex.text)) for ex in corpus.examples]
+    Y = t.targets(corpus.examples, topics)
+    metrics = t.cross_validate(docs, Y, outputs, folds, progress=_say)
+    _say("fitting the final model on every example")
+    model = t.fit(docs, Y, outputs, {})
+    card = t.model_card(corpus, metrics, segmenter.fingerprint, WallClock().now(), elapsed(),
+                        len(feedback))
+    out = out_dir or settings.models_dir
+    card = save_model(out, replace(model, card=card))
+    if as_json:
+        click.echo(json.dumps(card, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'output':<16} {'precision':>9} {'recall':>7} {'F1':>6} {'positives':>9}")
+    for name, s in metrics.items():
+        click.echo(f"{name:<16} {s.precision:>9.3f} {s.recall:>7.3f} {s.f1:>6.3f} {s.support:>9}")
+    click.echo(f"({folds}-fold cross-validation)\nwrote {out / 'classifier.npz'} "
+               f"(sha256 {card['model_sha256'][:12]}) and its card in {elapsed():.1f} s")
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)
+
+
+@main.command()
+@click.argument("text", required=False)
+@_config
+@click.option("--jsonl", is_flag=True, help='Read JSON Lines {"id", "title", "text"} from stdin, '
+                                            "write one result a line.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result of TEXT as JSON.")
+@_errors_to_exit
+def classify(text: str | None, config: Path | None, jsonl: bool, as_json: bool) -> None:
+    """Classify TEXT (or stdin): health score, topics, negativity, watch plans hit."""
+    from monitor.analyze.analyzer import load_analyzer
+
+    if jsonl and text is not None:
+        raise click.UsageError("give TEXT or --jsonl, not both")
+    settings = load_settings(config)
+    analyzer = load_analyzer(settings.profile_path, settings.plans_path, settings.models_dir)
+    if not jsonl:
+        if text is None or text == "-":
+            text = sys.stdin.read()
+        result = _signal_json(None, analyzer.analyze([("", text)])[0])
+        if as_json:
+            click.echo(json.dumps(result, ensure_ascii=False))
+        else:
+            click.echo(_signal_text(result, {t.key: t.name for t in analyzer.topics}))
+        return
+    failed = 0
+    batch: list[tuple[Any, str, str]] = []
+
+    def flush() -> None:
+        signals = analyzer.analyze([(title, body) for _, title, body in batch])
+        for (ident, _, _), signal in zip(batch, signals, strict=True):
+            click.echo(json.dumps(_signal_json(ident, signal), ensure_ascii=False))
+        batch.clear()
+
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+            title, body = record.get("title") or "", record.get("text") or ""
+            if not isinstance(title, str) or not isinstance(body, str):
+                raise ValueError('"title" and "text" must be strings')
+        except ValueError as exc:
+            failed += 1
+            click.echo(f"error: stdin line {number}: {exc}; expected "
+                       '{"id": …, "title": "…", "text": "…"}', err=True)
+            continue
+        batch.append((record.get("id"), title, body))
+        if len(batch) >= 1000:
+            flush()
+    flush()
+    if failed:
+        sys.exit(1)
+
+
+def _signal_json(ident: Any, signal: Signal) -> dict[str, Any]:
+    return {"id": ident, "health": signal.health, "health_score": signal.health_score,
+            "topics": [{"name": t.key, "score": t.score} for t in signal.topics],
+            "negative": signal.negative,
+            "plans": [{"name": p.name, "matched": list(p.matched)} for p in signal.plans],
+            "places": list(signal.places)}
+
+
+def _signal_text(result: dict[str, Any], names: dict[str, str]) -> str:
+    verdict = "健康相关" if result["health"] else "非健康相关"
+    lines = [f"{verdict}  health {result['health_score']:.2f}  negative {result['negative']:.2f}"]
+    lines += [f"  topic  {names.get(t['name'], t['name'])} ({t['name']}) {t['score']:.2f}"
+              for t in result["topics"]]
+    lines += [f"  plan   {p['name']}: {' '.join(p['matched'])}" for p in result["plans"]]
+    if result["places"]:
+        lines.append(f"  places {' '.join(result['places'])}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("item_id", type=int)
+@click.option("--relevant/--irrelevant", required=True,
+              help="Whether the item belongs to the health commission's field.")
+@click.option("--topic", "topic_names", multiple=True,
+              help="A topic key or name (repeatable), e.g. access_to_care or 就医保障.")
+@click.option("--negative/--not-negative", default=None,
+              help="Whether it is negative toward care, services or authorities.")
+@click.option("--by", "by", default="cli", show_default=True, help="Who labels.")
+@_config
+@_db
+@_errors_to_exit
+def label(item_id: int, relevant: bool, topic_names: tuple[str, ...], negative: bool | None,
+          by: str, config: Path | None, db: str | None) -> None:
+    """Record a person's verdict on a stored item; `monitor train --with-feedback` learns it."""
+    from monitor.analyze.lexicon import TAXONOMY_PATH, load_taxonomy
+    from monitor.store.labels import Label, add_label
+
+    taxonomy = load_taxonomy(TAXONOMY_PATH)
+    by_name = {t.key: t.key for t in taxonomy} | {t.name: t.key for t in taxonomy}
+    unknown = [n for n in topic_names if n not in by_name]
+    if unknown:
+        raise click.BadParameter(f"unknown topic {', '.join(unknown)}; known: "
+                                 + ", ".join(f"{t.key} ({t.name})" for t in taxonomy),
+                                 param_hint="--topic")
+    if topic_names and not relevant:
+        raise click.UsageError("an irrelevant item has no topics; drop --topic or use --relevant")
+    settings = load_settings(config, database=db)
+    topics = tuple(dict.fromkeys(by_name[n] for n in topic_names)) or (None if relevant else ())
+    entry = Label(item_id, relevant, topics, negative, by, WallClock().now())
+    store = Store(settings.database_url)
+    try:
+        store.transaction(lambda conn: add_label(conn, entry))
+    finally:
+        store.close()
+    click.echo(f"labelled item #{item_id}: {'relevant' if relevant else 'irrelevant'}"
+               + (f", topics {', '.join(topics)}" if topics else "")
+               + ("" if negative is None else f", negative={negative}"))

@@ -108,11 +108,18 @@ class WebSettings(_Strict):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class AnalysisSettings(_Strict):
+    profile: str | None = None  # jurisdiction profile (default: profile.yaml)
+    plans: str | None = None  # watch plans (default: plans.yaml)
+    models: str | None = None  # model directory (default: the bundled models/)
+
+
 class SettingsModel(_Strict):
     database: str | None = None
     sources: str | None = None
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
 
 
 @dataclass(frozen=True)
@@ -121,11 +128,19 @@ class Settings:
     sources_path: Path
     fetch: FetchSettings = field(default_factory=FetchSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    profile_path: Path = PROJECT_DIR / "profile.yaml"
+    plans_path: Path = PROJECT_DIR / "plans.yaml"
+    models_dir: Path = PROJECT_DIR / "models"
+
+
+def _default_file(name: str) -> Path:
+    """A file of that name in the working directory, else the bundled one."""
+    local = Path.cwd() / name
+    return local if local.exists() else PROJECT_DIR / name
 
 
 def default_sources_path() -> Path:
-    local = Path.cwd() / "sources.yaml"
-    return local if local.exists() else PROJECT_DIR / "sources.yaml"
+    return _default_file("sources.yaml")
 
 
 def load_settings(config: Path | None = None, *, database: str | None = None,
@@ -134,14 +149,19 @@ def load_settings(config: Path | None = None, *, database: str | None = None,
     model = SettingsModel()
     base = Path.cwd()
     if config is not None:
-        model = _validate(config, SettingsModel, _read_yaml(config))
+        model = validate(config, SettingsModel, read_yaml(config))
         base = config.resolve().parent
     allow = list(model.fetch.allow_private) + _split_env("MONITOR_ALLOW_PRIVATE")
     fetch = model.fetch.model_copy(update={"allow_private": allow})
     if sources is None:
         sources = (base / model.sources) if model.sources else default_sources_path()
     url = database or model.database or os.environ.get("MONITOR_DB") or "sqlite:///monitor.db"
-    return Settings(database_url=url, sources_path=sources, fetch=fetch, web=model.web)
+    a = model.analysis
+    return Settings(
+        database_url=url, sources_path=sources, fetch=fetch, web=model.web,
+        profile_path=base / a.profile if a.profile else _default_file("profile.yaml"),
+        plans_path=base / a.plans if a.plans else _default_file("plans.yaml"),
+        models_dir=base / a.models if a.models else PROJECT_DIR / "models")
 
 
 def _split_env(name: str) -> list[str]:
@@ -164,13 +184,13 @@ class SourceList:
 
 def load_sources(path: Path) -> SourceList:
     """Read and validate a sources file; every source, enabled or not, in file order."""
-    loaded = _read_yaml(path)
-    model = _validate(path, SourcesFile, loaded)
+    loaded = read_yaml(path)
+    model = validate(path, SourcesFile, loaded)
     rsshub = os.environ.get("MONITOR_RSSHUB") or model.rsshub
     seen: dict[str, int] = {}
     result = []
     for index, src in enumerate(model.sources):
-        line = _line_of(loaded.node, ("sources", index))
+        line = line_of(loaded.node, ("sources", index))
         if src.name in seen:
             raise ConfigError(f"{path}:{line}: source {src.name!r} is listed twice "
                               f"(first at index {seen[src.name]}); names must be unique")
@@ -195,12 +215,12 @@ def load_sources(path: Path) -> SourceList:
 
 
 @dataclass(frozen=True)
-class _Loaded:
+class YamlDoc:
     data: Any
     node: yaml.Node | None
 
 
-def _read_yaml(path: Path) -> _Loaded:
+def read_yaml(path: Path) -> YamlDoc:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -218,7 +238,7 @@ def _read_yaml(path: Path) -> _Loaded:
         _refuse_duplicate_keys(path, node)
     if data is None:
         data = {}
-    return _Loaded(data, node)
+    return YamlDoc(data, node)
 
 
 def _refuse_duplicate_keys(path: Path, node: yaml.Node) -> None:
@@ -250,23 +270,23 @@ def _node_at(node: yaml.Node | None, loc: Sequence[int | str]) -> yaml.Node | No
     return node
 
 
-def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
+def line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
     found = _node_at(node, loc)
     return found.start_mark.line + 1 if found is not None else 1
 
 
-def _validate(path: Path, model: type[M], loaded: _Loaded) -> M:
+def validate(path: Path, model: type[M], loaded: YamlDoc) -> M:
     try:
         return model.model_validate(loaded.data)
     except ValidationError as exc:
         raise ConfigError(_describe(path, model, loaded, exc)) from None
 
 
-def _describe(path: Path, model: type[BaseModel], loaded: _Loaded, exc: ValidationError) -> str:
+def _describe(path: Path, model: type[BaseModel], loaded: YamlDoc, exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         loc = err["loc"]
-        where = f"{path}:{_line_of(loaded.node, loc)}"
+        where = f"{path}:{line_of(loaded.node, loc)}"
         subject = _subject(loaded.data, loc)
         names = [str(p) for p in loc if isinstance(p, str)]
         field_name = (names[-1] if subject else ".".join(names)) if names else "file"
@@ -288,12 +308,14 @@ def _describe(path: Path, model: type[BaseModel], loaded: _Loaded, exc: Validati
 
 
 def _subject(data: Any, loc: Sequence[int | str]) -> str:
-    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+    """'source "x": ' for an error inside the list entry named x (sources, plans, regions)."""
+    if len(loc) >= 2 and isinstance(loc[0], str) and isinstance(loc[1], int):
+        kind = loc[0].removesuffix("s")
         try:
-            name = data["sources"][loc[1]].get("name")
+            name = data[loc[0]][loc[1]].get("name")
         except (KeyError, IndexError, TypeError, AttributeError):
             name = None
-        return f"source {name!r}: " if name else f"source #{loc[1] + 1}: "
+        return f"{kind} {name!r}: " if name else f"{kind} #{loc[1] + 1}: "
     return ""
 
 

@@ -81,3 +81,29 @@ class SourceHealth:
     last_modified: str | None = None
     body_hash: str | None = None
     entries_per_day: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TopicScore:
+    key: str  # taxonomy key, e.g. "access_to_care"
+    score: float  # calibrated probability
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMatch:
+    name: str  # the watch plan (方案)
+    matched: tuple[str, ...]  # its words found in the text, normalised
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """What analysis learned about one item."""
+
+    health: bool
+    health_score: float
+    topics: tuple[TopicScore, ...]  # those above the threshold, best first; none if not health
+    negative: float  # probability that the text is negative toward care, services or authorities
+    plans: tuple[PlanMatch, ...]
+    places: tuple[str, ...] = ()  # places and units of the jurisdiction profile it names
+    model: str = ""  # id of the model that scored it
+    item_id: int | None = None

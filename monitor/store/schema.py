@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     Column,
     Dialect,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -84,4 +85,32 @@ source_health = Table(
     Column("last_modified", Text),
     Column("body_hash", String(64)),
     Column("entries_per_day", Float, nullable=False, default=0.0),
+)
+
+signals = Table(
+    "signals",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("health", Boolean, nullable=False),
+    Column("health_score", Float, nullable=False),
+    Column("topics", Text, nullable=False),  # JSON [{"key", "score"}], best first
+    Column("negative", Float, nullable=False),
+    Column("plans", Text, nullable=False),  # JSON [{"name", "matched": [...]}]
+    Column("places", Text, nullable=False),  # JSON [name, ...]
+    Column("model", String(64), nullable=False),
+    Column("analysed_at", UTCDateTime, nullable=False),
+    Index("ix_signals_health", "health"),
+)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("relevant", Boolean, nullable=False),
+    Column("topics", Text),  # JSON [key, ...]; NULL when the labeller did not say
+    Column("negative", Boolean),  # NULL when the labeller did not say
+    Column("labelled_by", String(64), nullable=False),
+    Column("labelled_at", UTCDateTime, nullable=False),
+    Index("ix_labels_item", "item_id"),
 )

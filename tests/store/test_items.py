@@ -25,10 +25,10 @@ def item(source: str, ident: str, title: str, url: str, fetched_at: datetime = N
 
 def test_schema_is_migrated_and_sqlite_uses_wal(store: Store) -> None:
     names = set(inspect(store.engine).get_table_names())
-    assert {"items", "source_health", "alembic_version"} <= names
+    assert {"items", "source_health", "signals", "labels", "alembic_version"} <= names
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
 
 
 def test_opening_twice_does_not_migrate_again(store: Store) -> None:

@@ -1,0 +1,119 @@
+"""Analysis of one batch of texts: classifier scores, watch-plan hits and places named."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import ahocorasick
+
+from monitor.analyze.features import Doc
+from monitor.analyze.lexicon import (
+    HEALTH_WORDS_PATH,
+    MODELS_DIR,
+    STOPWORDS_PATH,
+    TAXONOMY_PATH,
+    Profile,
+    Topic,
+    load_profile,
+    load_taxonomy,
+    read_word_list,
+)
+from monitor.analyze.model import Model, load_model
+from monitor.analyze.plans import PlanSet, load_plans
+from monitor.analyze.text import normalize
+from monitor.analyze.tokens import Segmenter
+from monitor.records import Signal, TopicScore
+
+log = logging.getLogger(__name__)
+THRESHOLD = 0.5
+# The classifier reads the title and the start of the body: the lead says what a story is
+# about, and the tail of a long article adds cost and noise rather than evidence. Plans read
+# everything.
+CLASSIFY_CHARS = 600
+
+
+def make_segmenter(profile: Profile) -> Segmenter:
+    words = [*profile.words(), *read_word_list(HEALTH_WORDS_PATH)]
+    return Segmenter(words, read_word_list(STOPWORDS_PATH))
+
+
+def make_doc(segmenter: Segmenter, normalized: str) -> Doc:
+    text = normalized[:CLASSIFY_CHARS]
+    return Doc(text, segmenter.words(text))
+
+
+class PlaceFinder:
+    """Finds the profile's places and units in normalised text; reports canonical names,
+    longest match first, so 凤庆县人民医院 is reported rather than also 凤庆."""
+
+    def __init__(self, profile: Profile) -> None:
+        self._automaton = ahocorasick.Automaton()
+        for place in profile.places:
+            for word in (place.name, *place.aliases):
+                key = normalize(word)
+                if len(key) >= 2:
+                    self._automaton.add_word(key, (len(key), place.name))
+        self._automaton.make_automaton()
+
+    def find(self, text: str) -> tuple[str, ...]:
+        spans = []
+        for end, (length, name) in self._automaton.iter(text):
+            spans.append((end - length + 1, end, name))
+        # keep matches not inside a longer one
+        spans.sort(key=lambda s: (s[0], -s[1]))
+        found: dict[str, None] = {}
+        reach = -1
+        for start, end, name in spans:
+            if end <= reach:
+                continue
+            reach = end
+            found[name] = None
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    model: Model
+    segmenter: Segmenter
+    plans: PlanSet
+    places: PlaceFinder
+    topics: tuple[Topic, ...]
+
+    def analyze(self, texts: Sequence[tuple[str, str]]) -> list[Signal]:
+        """Signals for (title, body) pairs, in order; the body is plain text."""
+        titles = [normalize(title) for title, _ in texts]
+        bodies = [normalize(body) for _, body in texts]
+        joined = [f"{t} {b}".strip() if b and not b.startswith(t) else b or t
+                  for t, b in zip(titles, bodies, strict=True)]
+        probs = self.model.predict([make_doc(self.segmenter, text) for text in joined])
+        keys = self.model.outputs[1:-1]
+        signals = []
+        for title, text, row in zip(titles, joined, probs, strict=True):
+            health = float(row[0])
+            is_health = health >= THRESHOLD
+            topics = sorted((TopicScore(k, round(float(p), 3))
+                             for k, p in zip(keys, row[1:-1], strict=True) if p >= THRESHOLD),
+                            key=lambda t: -t.score) if is_health else []
+            hits = self.plans.match(title, text)
+            signals.append(Signal(
+                health=is_health, health_score=round(health, 3), topics=tuple(topics),
+                negative=round(float(row[-1]), 3),
+                plans=tuple(hits),
+                places=self.places.find(text), model=self.model.ident))
+        return signals
+
+
+def load_analyzer(profile_path: Path, plans_path: Path, model_dir: Path = MODELS_DIR,
+                  taxonomy_path: Path = TAXONOMY_PATH) -> Analyzer:
+    topics = tuple(load_taxonomy(taxonomy_path))
+    profile = load_profile(profile_path)
+    model = load_model(model_dir, [t.key for t in topics])
+    segmenter = make_segmenter(profile)
+    if model.card.get("segmenter_sha256") != segmenter.fingerprint:
+        log.warning("the profile or word lists changed since the model was trained; it still "
+                    "works, but run `monitor train` so that it learns the new words")
+    return Analyzer(model, segmenter, load_plans(plans_path),
+                    PlaceFinder(profile), topics)

@@ -1,0 +1,46 @@
+"""Signals: what analysis learned about each item (one row per item), and which items still
+wait for analysis."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select
+
+from monitor.records import Item, PlanMatch, Signal, TopicScore
+from monitor.store.schema import items as items_t
+from monitor.store.schema import signals as t
+
+
+def unanalysed(conn: Connection, limit: int) -> list[Item]:
+    """Items without a signal, oldest first."""
+    query = (select(items_t).outerjoin(t, t.c.item_id == items_t.c.id)
+             .where(t.c.item_id.is_(None)).order_by(items_t.c.id).limit(limit))
+    return [Item(**row._mapping) for row in conn.execute(query)]
+
+
+def put_signals(conn: Connection, signals: Sequence[Signal], now: datetime) -> None:
+    if not signals:
+        return
+    conn.execute(insert(t), [{
+        "item_id": s.item_id, "health": s.health, "health_score": s.health_score,
+        "topics": json.dumps([{"key": x.key, "score": x.score} for x in s.topics]),
+        "negative": s.negative,
+        "plans": json.dumps([{"name": p.name, "matched": list(p.matched)} for p in s.plans],
+                            ensure_ascii=False),
+        "places": json.dumps(list(s.places), ensure_ascii=False),
+        "model": s.model, "analysed_at": now} for s in signals])
+
+
+def get_signal(conn: Connection, item_id: int) -> Signal | None:
+    row = conn.execute(select(t).where(t.c.item_id == item_id)).first()
+    if row is None:
+        return None
+    return Signal(
+        health=row.health, health_score=row.health_score,
+        topics=tuple(TopicScore(x["key"], x["score"]) for x in json.loads(row.topics)),
+        negative=row.negative,
+        plans=tuple(PlanMatch(p["name"], tuple(p["matched"])) for p in json.loads(row.plans)),
+        places=tuple(json.loads(row.places)), model=row.model, item_id=row.item_id)
