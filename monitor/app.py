@@ -1,4 +1,5 @@
-"""The service: collectors in the background and a web server (a health endpoint for now)."""
+"""The service: collectors and analysis in the background, and a web server (a health
+endpoint for now)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from monitor.analyze.analyzer import load_analyzer
+from monitor.analyze.stage import AnalysisStage
 from monitor.clock import Clock, WallClock
 from monitor.collect.fetch import Fetcher
-from monitor.collect.poller import Poller, parser_pool
+from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, SourceList, load_sources
 from monitor.records import FetchStatus
 from monitor.store import Store
+from monitor.store.signals import backlog
 from monitor.store.sources import all_health
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,7 @@ def build_app(settings: Settings, clock: Clock | None = None,
     """Everything the service runs, owned by the app's cleanup context so that Ctrl-C or
     SIGTERM stops the pollers, lets the store finish its transaction and closes the session."""
     sources = load_sources(settings.sources_path)  # a bad file fails before anything starts
+    analyzer = load_analyzer(settings.profile_path, settings.plans_path, settings.models_dir)
     app = web.Application()
     app[SOURCES] = sources
     app.router.add_get("/healthz", healthz)
@@ -37,14 +42,26 @@ def build_app(settings: Settings, clock: Clock | None = None,
         app[STORE] = store
         fetcher = Fetcher(settings.fetch, sources.trusted_hosts)
         pool = parser_pool()
-        poller = Poller(store, fetcher, clock or WallClock(), parse_executor=pool)
-        task = asyncio.create_task(poller.run(sources.sources), name="pollers") if poll else None
+        stage = AnalysisStage(store, analyzer, clock or WallClock())
+
+        def on_report(report: PollReport) -> None:
+            if report.new:
+                stage.wake()
+
+        poller = Poller(store, fetcher, clock or WallClock(), on_report=on_report,
+                        parse_executor=pool)
+        tasks = [asyncio.create_task(stage.run(), name="analysis")]
+        if poll:
+            tasks.append(asyncio.create_task(poller.run(sources.sources), name="pollers"))
         enabled = sum(s.enabled for s in sources.sources)
         log.info("started: %d sources (%d enabled) from %s, database %s", len(sources.sources),
                  enabled, settings.sources_path, _safe_url(settings.database_url))
+        log.info("analysis: model %s, %d watch plans from %s, profile %s",
+                 analyzer.model.ident, len(analyzer.plans.plans), settings.plans_path,
+                 settings.profile_path)
         yield
         log.info("stopping: waiting for running fetches to finish their writes")
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -68,6 +85,7 @@ async def healthz(request: web.Request) -> web.Response:
     app = request.app
     try:
         health = await app[STORE].run(all_health)
+        waiting = await app[STORE].run(backlog)
     except Exception as exc:  # noqa: BLE001  (any store failure means unhealthy; say why)
         return web.json_response({"status": "error", "error": str(exc)}, status=503)
     failing = [
@@ -77,7 +95,7 @@ async def healthz(request: web.Request) -> web.Response:
     enabled = [s for s in app[SOURCES].sources if s.enabled]
     return web.json_response({"status": "ok", "sources": len(enabled),
                               "polled": sum(s.name in health for s in enabled),
-                              "failing": failing})
+                              "failing": failing, "analysis_backlog": waiting})
 
 
 

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from functools import wraps
@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
+from monitor.analyze.analyzer import Analyzer
 from monitor.clock import SHANGHAI, WallClock
 from monitor.collect.fetch import Fetcher
 from monitor.collect.poller import Poller, PollReport, parser_pool
@@ -23,6 +24,7 @@ from monitor.errors import MonitorError
 from monitor.records import Item, Signal, Source
 from monitor.store import Store
 from monitor.store.items import list_items
+from monitor.store.signals import signals_for
 
 log = logging.getLogger("monitor")
 P = ParamSpec("P")
@@ -172,11 +174,15 @@ def items(config: Path | None, db: str | None, since: str | None, source: str | 
     store = Store(settings.database_url)
     try:
         rows = store.transaction(lambda c: list_items(c, since=start, source=source, limit=limit))
+        signals = store.transaction(lambda c: signals_for(c, [i.id for i in rows if i.id]))
     finally:
         store.close()
     for item in rows:
         if jsonl:
-            click.echo(json.dumps(_item_json(item), ensure_ascii=False))
+            signal = signals.get(item.id or 0)
+            record = _item_json(item)
+            record["signal"] = _signal_json(item.id, signal) if signal else None
+            click.echo(json.dumps(record, ensure_ascii=False))
         else:
             when = item.fetched_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
             repost = f" (repost of #{item.repost_of})" if item.repost_of else ""
@@ -244,9 +250,9 @@ def train(config: Path | None, db: str | None, corpus_dir: Path | None, out_dir:
     segmenter = make_segmenter(load_profile(settings.profile_path))
     docs = [make_doc(segmenter, normalize(ex.text)) for ex in corpus.examples]
     Y = t.targets(corpus.examples, topics)
-    metrics = t.cross_validate(docs, Y, outputs, folds, progress=_say)
+    metrics = t.cross_validate(docs, Y, outputs, segmenter.stopwords, folds, progress=_say)
     _say("fitting the final model on every example")
-    model = t.fit(docs, Y, outputs, {})
+    model = t.fit(docs, Y, outputs, segmenter.stopwords, {})
     card = t.model_card(corpus, metrics, segmenter.fingerprint, WallClock().now(), elapsed(),
                         len(feedback))
     out = out_dir or settings.models_dir
@@ -289,6 +295,12 @@ def classify(text: str | None, config: Path | None, jsonl: bool, as_json: bool) 
         else:
             click.echo(_signal_text(result, {t.key: t.name for t in analyzer.topics}))
         return
+    if _classify_lines(analyzer, sys.stdin):
+        sys.exit(1)
+
+
+def _classify_lines(analyzer: Analyzer, lines: Iterable[str], batch_size: int = 1000) -> int:
+    """Classify JSON Lines to stdout in batches; returns how many lines were unreadable."""
     failed = 0
     batch: list[tuple[Any, str, str]] = []
 
@@ -298,27 +310,26 @@ def classify(text: str | None, config: Path | None, jsonl: bool, as_json: bool) 
             click.echo(json.dumps(_signal_json(ident, signal), ensure_ascii=False))
         batch.clear()
 
-    for number, line in enumerate(sys.stdin, 1):
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
             if not isinstance(record, dict):
-                raise ValueError("not a JSON object")
+                raise TypeError("not a JSON object")
             title, body = record.get("title") or "", record.get("text") or ""
             if not isinstance(title, str) or not isinstance(body, str):
-                raise ValueError('"title" and "text" must be strings')
-        except ValueError as exc:
+                raise TypeError('"title" and "text" must be strings')
+        except (ValueError, TypeError) as exc:
             failed += 1
             click.echo(f"error: stdin line {number}: {exc}; expected "
                        '{"id": …, "title": "…", "text": "…"}', err=True)
             continue
         batch.append((record.get("id"), title, body))
-        if len(batch) >= 1000:
+        if len(batch) >= batch_size:
             flush()
     flush()
-    if failed:
-        sys.exit(1)
+    return failed
 
 
 def _signal_json(ident: Any, signal: Signal) -> dict[str, Any]:

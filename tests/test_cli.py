@@ -131,7 +131,7 @@ async def test_run_serves_health_and_stops_cleanly_on_sigterm(
                 try:
                     async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
                         health = await resp.json()
-                        if health.get("polled") == 3:
+                        if health.get("polled") == 3 and health["analysis_backlog"] == 0:
                             break
                 except aiohttp.ClientConnectionError:
                     pass
@@ -146,3 +146,6 @@ async def test_run_serves_health_and_stops_cleanly_on_sigterm(
     assert "stopped cleanly" in err.decode()
     _code, out, _ = await monitor("items", "--jsonl", "--db", f"sqlite:///{db}")
     assert len(out.splitlines()) == 4
+    # analysed as they arrived: every item carries its signal
+    signals = [json.loads(line)["signal"] for line in out.splitlines()]
+    assert all(s is not None and isinstance(s["health"], bool) for s in signals)

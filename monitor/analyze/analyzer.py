@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +66,7 @@ class PlaceFinder:
         spans.sort(key=lambda s: (s[0], -s[1]))
         found: dict[str, None] = {}
         reach = -1
-        for start, end, name in spans:
+        for _start, end, name in spans:
             if end <= reach:
                 continue
             reach = end
@@ -84,25 +84,27 @@ class Analyzer:
 
     def analyze(self, texts: Sequence[tuple[str, str]]) -> list[Signal]:
         """Signals for (title, body) pairs, in order; the body is plain text."""
-        titles = [normalize(title) for title, _ in texts]
-        bodies = [normalize(body) for _, body in texts]
-        joined = [f"{t} {b}".strip() if b and not b.startswith(t) else b or t
-                  for t, b in zip(titles, bodies, strict=True)]
-        probs = self.model.predict([make_doc(self.segmenter, text) for text in joined])
+        # Feeds often repeat the title as the body's first line. The title alone is needed
+        # only by plans that look at titles.
+        joined = [normalize(f"{t}\n{b}" if t and not b.startswith(t) else b or t)
+                  for t, b in texts]
+        titles = ([normalize(t) for t, _ in texts] if self.plans.title_scoped
+                  else [""] * len(texts))
+        rows = self.model.predict([make_doc(self.segmenter, text) for text in joined]).tolist()
         keys = self.model.outputs[1:-1]
+        ident = self.model.ident
         signals = []
-        for title, text, row in zip(titles, joined, probs, strict=True):
-            health = float(row[0])
-            is_health = health >= THRESHOLD
-            topics = sorted((TopicScore(k, round(float(p), 3))
-                             for k, p in zip(keys, row[1:-1], strict=True) if p >= THRESHOLD),
-                            key=lambda t: -t.score) if is_health else []
-            hits = self.plans.match(title, text)
+        for title, text, row in zip(titles, joined, rows, strict=True):
+            health = row[0]
+            topics: tuple[TopicScore, ...] = ()
+            if health >= THRESHOLD:
+                scored = sorted(((p, k) for k, p in zip(keys, row[1:-1], strict=True)
+                                 if p >= THRESHOLD), reverse=True)
+                topics = tuple(TopicScore(k, round(p, 3)) for p, k in scored)
             signals.append(Signal(
-                health=is_health, health_score=round(health, 3), topics=tuple(topics),
-                negative=round(float(row[-1]), 3),
-                plans=tuple(hits),
-                places=self.places.find(text), model=self.model.ident))
+                health=health >= THRESHOLD, health_score=round(health, 3), topics=topics,
+                negative=round(row[-1], 3), plans=tuple(self.plans.match(title, text)),
+                places=self.places.find(text), model=ident))
         return signals
 
 

@@ -15,13 +15,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from monitor.analyze.tokens import is_feature
+
 _SHIFT = np.uint64(21)  # code points fit in 21 bits
 _UNIGRAM = np.uint64(1) << np.uint64(42)  # marks a unigram key so it never equals a bigram key
+_ROW_BITS = np.uint64(21)
+_ROW_MASK = np.uint64((1 << 21) - 1)
+MAX_BATCH = 1 << 21  # rows per transform call, so that a row index fits beside a key
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +59,24 @@ def gram_keys(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return keys, docs
 
 
-def _tfidf_rows(rows: np.ndarray, cols: np.ndarray, n_rows: int, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear TF × IDF, each row scaled to unit length."""
-    counts = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
-                           shape=(n_rows, len(idf)), dtype=np.float32)
-    counts.sum_duplicates()
-    counts.data = (1.0 + np.log(counts.data)) * idf[counts.indices]
-    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+def _count(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (key, row) pairs and how often each occurs, sorted by key: one sort of
+    packed integers (keys below 2**43, rows below 2**21), no argsort."""
+    packed, counts = np.unique((keys.astype(np.uint64) << _ROW_BITS) | rows.astype(np.uint64),
+                               return_counts=True)
+    return packed >> _ROW_BITS, (packed & _ROW_MASK).astype(np.int64), counts
+
+
+def _tfidf(rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, n_rows: int,
+           idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear TF × IDF from distinct (row, column) cells, each row scaled to unit length."""
+    data = ((1.0 + np.log(counts)) * idf[cols]).astype(np.float32)
+    norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n_rows))
     norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ counts, dtype=np.float32)
+    data /= norms[rows].astype(np.float32)
+    cells = sp.coo_matrix((data, (rows, cols)), shape=(n_rows, len(idf)))
+    cells.has_canonical_format = True  # the cells are distinct: nothing to sum or sort
+    return cells.tocsr()
 
 
 def _idf(df: np.ndarray, n_docs: int) -> np.ndarray:
@@ -73,14 +88,16 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Docs → a sparse matrix of word and character features. ``min_df``: a feature must
     occur in at least this many training texts."""
 
-    def __init__(self, min_df: int = 2) -> None:
+    def __init__(self, min_df: int = 2, stopwords: frozenset[str] = frozenset()) -> None:
         self.min_df = min_df
+        self.stopwords = stopwords
 
     def fit(self, docs: Sequence[Doc], y: object = None) -> Featurizer:
         df: Counter[str] = Counter()
         for doc in docs:
             df.update(set(doc.words))
-        words = sorted(w for w, n in df.items() if n >= self.min_df)
+        words = sorted(w for w, n in df.items()
+                       if n >= self.min_df and is_feature(w, self.stopwords))
         self.words_ = np.array(words, dtype=str)
         self.word_idf_ = _idf(np.array([df[w] for w in words], np.float64), len(docs))
 
@@ -110,21 +127,25 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return len(self.words_) + len(self.grams_)
 
     def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
-        index = self._word_index
-        rows: list[int] = []
-        cols: list[int] = []
-        for i, doc in enumerate(docs):
-            for word in doc.words:
-                j = index.get(word)
-                if j is not None:
-                    rows.append(i)
-                    cols.append(j)
-        words = _tfidf_rows(np.array(rows, np.int64), np.array(cols, np.int64), len(docs),
-                            self.word_idf_)
+        if len(docs) > MAX_BATCH:
+            return sp.vstack([self.transform(docs[at:at + MAX_BATCH])
+                              for at in range(0, len(docs), MAX_BATCH)], format="csr")
+        n = len(docs)
+        # Tokens outside the vocabulary (stop words, punctuation, unseen words) map to -1.
+        tokens = list(chain.from_iterable(d.words for d in docs))
+        cols = np.fromiter(map(self._word_index.get, tokens, repeat(-1)), np.int64, len(tokens))
+        lengths = np.fromiter((len(d.words) for d in docs), np.int64, n)
+        rows = np.repeat(np.arange(n), lengths)
+        known = cols >= 0
+        word_cols, word_rows, word_counts = _count(cols[known], rows[known])
+        words = _tfidf(word_rows, word_cols.astype(np.int64), word_counts, n, self.word_idf_)
 
         keys, doc_of = gram_keys([d.text for d in docs])
-        at = np.searchsorted(self.grams_, keys)
+        # Sorted by key, the pairs meet the sorted vocabulary in one cheap binary search.
+        gram_keys_, gram_rows, gram_counts = _count(keys, doc_of)
+        at = np.searchsorted(self.grams_, gram_keys_)
         at[at == len(self.grams_)] = 0
-        found = self.grams_[at] == keys if len(self.grams_) else np.zeros(len(keys), bool)
-        grams = _tfidf_rows(doc_of[found], at[found], len(docs), self.gram_idf_)
+        hit = (self.grams_[at] == gram_keys_ if len(self.grams_)
+               else np.zeros(len(gram_keys_), bool))
+        grams = _tfidf(gram_rows[hit], at[hit], gram_counts[hit], n, self.gram_idf_)
         return sp.hstack((words, grams), format="csr", dtype=np.float32)

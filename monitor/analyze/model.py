@@ -51,7 +51,8 @@ class Model:
         if not docs:
             return np.empty((0, len(self.outputs)), np.float32)
         scores = np.asarray(self.featurizer.transform(docs) @ self.coef) + self.intercept
-        return 1.0 / (1.0 + np.exp(self.cal_a * scores + self.cal_b))
+        probs: np.ndarray = 1.0 / (1.0 + np.exp(self.cal_a * scores + self.cal_b))
+        return probs
 
 
 def save_model(directory: Path, model: Model) -> dict[str, Any]:

@@ -17,7 +17,8 @@ over its text whatever the number of plans and words.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -25,7 +26,7 @@ from typing import Literal
 import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from monitor.analyze.text import normalize
+from monitor.analyze.text import half_width, normalize
 from monitor.config import line_of, read_yaml, validate
 from monitor.errors import ConfigError
 from monitor.records import PlanMatch
@@ -64,7 +65,8 @@ class PlanSyntaxError(ValueError):
 
 
 _OPEN_QUOTES = {'"': '"', "“": "”", "「": "」"}
-_BREAK = set(" \t\r\n()（）|&+") | set(_OPEN_QUOTES)
+_SYMBOLS = {"(": "open", ")": "close", "|": "or", "&": "and", "+": "and"}
+_BREAK = set(" \t\r\n") | set(_SYMBOLS) | set(_OPEN_QUOTES)
 _KEYWORDS = {"AND": "and", "OR": "or", "NOT": "not"}
 
 
@@ -76,23 +78,16 @@ class _Token:
 
 
 def _tokens(expr: str) -> list[_Token]:
+    # （）｜＋！ typed on a Chinese keyboard are the operators too; positions do not move
+    expr = half_width(expr)
     out: list[_Token] = []
     i = 0
     while i < len(expr):
         ch = expr[i]
         if ch.isspace():
             i += 1
-        elif ch in "(（":
-            out.append(_Token("open", ch, i))
-            i += 1
-        elif ch in ")）":
-            out.append(_Token("close", ch, i))
-            i += 1
-        elif ch in "|｜":
-            out.append(_Token("or", ch, i))
-            i += 1
-        elif ch in "&+":
-            out.append(_Token("and", ch, i))
+        elif ch in _SYMBOLS:
+            out.append(_Token(_SYMBOLS[ch], ch, i))
             i += 1
         elif ch in "-!" and (i + 1 < len(expr) and not expr[i + 1].isspace()):
             out.append(_Token("not", ch, i))
@@ -107,7 +102,7 @@ def _tokens(expr: str) -> list[_Token]:
             i = end + 1
         else:
             start = i
-            while i < len(expr) and expr[i] not in _BREAK and expr[i] not in "（）｜":
+            while i < len(expr) and expr[i] not in _BREAK:
                 i += 1
             text = expr[start:i]
             out.append(_Token(_KEYWORDS.get(text, "word"), text, start))
@@ -171,8 +166,7 @@ class _Parser:
         if token.kind == "open":
             node = self.any_()
             if self.peek.kind != "close":
-                raise PlanSyntaxError(f"'(' at position {token.position + 1} is never closed",
-                                      self.peek.position)
+                raise PlanSyntaxError("'(' is never closed", token.position)
             self.take()
             return node
         if token.kind == "end":
@@ -187,14 +181,27 @@ def parse_expression(expr: str) -> Node:
     return _Parser(expr).parse()
 
 
-def evaluate(node: Node, found: set[str]) -> bool:
+Test = Callable[[AbstractSet[str]], bool]
+
+
+def compile_node(node: Node) -> Test:
+    """A function of the set of words found that says whether ``node`` holds; groups of
+    plain words become single set operations."""
     if isinstance(node, Word):
-        return node.text in found
+        word = node.text
+        return lambda found: word in found
     if isinstance(node, Not):
-        return not evaluate(node.operand, found)
+        inner = compile_node(node.operand)
+        return lambda found: not inner(found)
+    if all(isinstance(n, Word) for n in node.operands):
+        words = frozenset(n.text for n in node.operands)  # type: ignore[union-attr]
+        if isinstance(node, AllOf):
+            return words.issubset
+        return lambda found: not words.isdisjoint(found)
+    parts = tuple(compile_node(n) for n in node.operands)
     if isinstance(node, AllOf):
-        return all(evaluate(n, found) for n in node.operands)
-    return any(evaluate(n, found) for n in node.operands)
+        return lambda found: all(part(found) for part in parts)
+    return lambda found: any(part(found) for part in parts)
 
 
 def positive_words(node: Node, negated: bool = False) -> list[str]:
@@ -218,7 +225,7 @@ def from_lists(subject: Sequence[str], region: Sequence[str], event: Sequence[st
                exclude: Sequence[str]) -> Node:
     """The expression a simple plan stands for: (any subject) AND (any region) AND (any event)
     AND NOT (any exclusion); an empty list is left out."""
-    groups = [AnyOf(tuple(Word(normalize(w)) for w in words))
+    groups: list[Node] = [AnyOf(tuple(Word(normalize(w)) for w in words))
               for words in (subject, region, event) if words]
     if exclude:
         groups.append(Not(AnyOf(tuple(Word(normalize(w)) for w in exclude))))
@@ -276,6 +283,11 @@ class Plan:
     node: Node
     scope: str  # "title" or "text"
     words: tuple[str, ...]  # positive words, reported when they match
+    vocabulary: frozenset[str]  # every word the expression mentions
+    test: Test
+    # The verdict when none of its words occurs: most texts contain none, and then the
+    # expression need not be evaluated.
+    when_absent: bool
 
 
 class PlanSet:
@@ -288,6 +300,7 @@ class PlanSet:
             self._automaton.add_word(word, word)
         if self.plans:
             self._automaton.make_automaton()
+        self.title_scoped = any(p.scope == "title" for p in self.plans)
 
     def _found(self, text: str) -> set[str]:
         found = set()
@@ -304,12 +317,12 @@ class PlanSet:
     def match(self, title: str, text: str) -> list[PlanMatch]:
         if not self.plans:
             return []
-        in_title = self._found(title)
+        in_title = self._found(title) if self.title_scoped else set()
         in_text = in_title | self._found(text)
         hits = []
         for plan in self.plans:
             found = in_title if plan.scope == "title" else in_text
-            if evaluate(plan.node, found):
+            if plan.test(found) if not found.isdisjoint(plan.vocabulary) else plan.when_absent:
                 hits.append(PlanMatch(plan.name, tuple(dict.fromkeys(
                     w for w in plan.words if w in found))))
         return hits
@@ -323,7 +336,9 @@ def compile_plan(model: PlanModel) -> Plan:
                                   "everything; add a word the text must contain", 0)
     else:
         node = from_lists(model.subject, model.region, model.event, model.exclude)
-    return Plan(model.name, node, model.scope, tuple(dict.fromkeys(positive_words(node))))
+    test = compile_node(node)
+    return Plan(model.name, node, model.scope, tuple(dict.fromkeys(positive_words(node))),
+                frozenset(all_words(node)), test, test(frozenset()))
 
 
 def load_plans(path: Path) -> PlanSet:

@@ -8,42 +8,40 @@ symbols (jieba: ``PD``, ``-``, ``1``; rjieba: ``PD-1``). The tests hold it to ji
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 
 import rjieba
 
 
 class Segmenter:
-    """Segments normalised text into content words: stop words, punctuation, spaces and
-    single Latin letters or digits are dropped; numbers become ``0`` so that "3人" and "12人"
-    share a feature."""
+    """jieba segmentation with the jurisdiction's and health words added to its dictionary.
+
+    ``words`` returns every token; which of them become features (see ``is_feature``) is
+    decided once, when the featurizer builds its vocabulary, so the hot path does no
+    per-token filtering."""
 
     def __init__(self, user_words: Iterable[str] = (), stopwords: Iterable[str] = ()) -> None:
         self._jieba = rjieba.Jieba()
         words = sorted(set(user_words))
         for word in words:
             self._jieba.add_word(word, None, None)
-        self._stop = frozenset(stopwords)
+        self.stopwords = frozenset(stopwords)
         # What the segmentation depends on, for the model card.
         self.fingerprint = hashlib.sha256(
-            "\n".join([*words, "", *sorted(self._stop)]).encode()).hexdigest()
-
-    def raw(self, text: str) -> list[str]:
-        """Every token, as jieba would cut it (HMM on for unknown words)."""
-        return list(self._jieba.cut(text, True))
+            "\n".join([*words, "", *sorted(self.stopwords)]).encode()).hexdigest()
 
     def words(self, text: str) -> list[str]:
-        stop = self._stop
-        out = []
-        for token in self._jieba.cut(text, True):
-            if token in stop or not _has_word_char(token):
-                continue
-            if token.isdigit():
-                out.append("0")
-            elif len(token) > 1 or not token.isascii():
-                out.append(token)
-        return out
+        """Every token, as jieba cuts it (HMM on for unknown words)."""
+        return self._jieba.cut(text, True)
 
 
-def _has_word_char(token: str) -> bool:
-    return any(ch.isalnum() for ch in token)
+_WORDISH = re.compile(r"\w")
+
+
+def is_feature(token: str, stopwords: frozenset[str]) -> bool:
+    """Whether a token may be a word feature: not a stop word, not punctuation or space,
+    not a lone Latin letter or digit."""
+    if token in stopwords or not _WORDISH.search(token):
+        return False
+    return len(token) > 1 or not token.isascii()

@@ -144,10 +144,11 @@ class PerOutput(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return np.column_stack([e.predict_proba(X)[:, 1] for e in self.estimators_])
 
 
-def build_pipeline() -> Pipeline:
+def build_pipeline(stopwords: frozenset[str]) -> Pipeline:
     linear = LogisticRegression(C=C, solver="liblinear", random_state=SEED)
     calibrated = CalibratedClassifierCV(linear, method="sigmoid", cv=5, ensemble=False)
-    return Pipeline([("features", Featurizer(min_df=2)), ("model", PerOutput(calibrated))])
+    return Pipeline([("features", Featurizer(min_df=2, stopwords=stopwords)),
+                     ("model", PerOutput(calibrated))])
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,8 @@ class Scores:
     support: int  # positive examples
 
 
-def cross_validate(docs: Sequence[Doc], Y: np.ndarray, outputs: Sequence[str], folds: int = 5,
+def cross_validate(docs: Sequence[Doc], Y: np.ndarray, outputs: Sequence[str],
+                   stopwords: frozenset[str], folds: int = 5,
                    progress: Callable[[str], None] = lambda _: None) -> dict[str, Scores]:
     """Precision, recall and F1 at 0.5 for every output, from out-of-fold predictions (the
     vocabulary too is refitted on each fold, so no test text leaks into its features)."""
@@ -168,7 +170,7 @@ def cross_validate(docs: Sequence[Doc], Y: np.ndarray, outputs: Sequence[str], f
     splits = KFold(folds, shuffle=True, random_state=SEED).split(docs_arr)
     for n, (train, test) in enumerate(splits, 1):
         progress(f"cross-validation fold {n}/{folds}")
-        fitted = build_pipeline().fit(list(docs_arr[train]), Y[train])
+        fitted = build_pipeline(stopwords).fit(list(docs_arr[train]), Y[train])
         P[test] = fitted.predict_proba(list(docs_arr[test]))
     result = {}
     for k, name in enumerate(outputs):
@@ -180,10 +182,11 @@ def cross_validate(docs: Sequence[Doc], Y: np.ndarray, outputs: Sequence[str], f
     return result
 
 
-def fit(docs: Sequence[Doc], Y: np.ndarray, outputs: Sequence[str], card: dict[str, Any]) -> Model:
+def fit(docs: Sequence[Doc], Y: np.ndarray, outputs: Sequence[str], stopwords: frozenset[str],
+        card: dict[str, Any]) -> Model:
     """Fit on everything and turn the pipeline into the shipped arrays; checks that the two
     give the same probabilities before returning."""
-    pipeline = build_pipeline().fit(list(docs), Y)
+    pipeline = build_pipeline(stopwords).fit(list(docs), Y)
     featurizer: Featurizer = pipeline.named_steps["features"]
     coefs, intercepts, cal_a, cal_b = [], [], [], []
     for calibrated in pipeline.named_steps["model"].estimators_:

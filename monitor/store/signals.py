@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Row, func, insert, select
 
 from monitor.records import Item, PlanMatch, Signal, TopicScore
 from monitor.store.schema import items as items_t
@@ -34,10 +35,23 @@ def put_signals(conn: Connection, signals: Sequence[Signal], now: datetime) -> N
         "model": s.model, "analysed_at": now} for s in signals])
 
 
-def get_signal(conn: Connection, item_id: int) -> Signal | None:
-    row = conn.execute(select(t).where(t.c.item_id == item_id)).first()
-    if row is None:
-        return None
+def backlog(conn: Connection) -> int:
+    """How many items wait for analysis."""
+    query = (select(func.count()).select_from(items_t).outerjoin(t, t.c.item_id == items_t.c.id)
+             .where(t.c.item_id.is_(None)))
+    return int(conn.execute(query).scalar_one())
+
+
+def signals_for(conn: Connection, item_ids: Sequence[int]) -> dict[int, Signal]:
+    found: dict[int, Signal] = {}
+    for start in range(0, len(item_ids), 400):
+        chunk = item_ids[start:start + 400]
+        for row in conn.execute(select(t).where(t.c.item_id.in_(chunk))):
+            found[row.item_id] = _signal(row)
+    return found
+
+
+def _signal(row: Row[Any]) -> Signal:
     return Signal(
         health=row.health, health_score=row.health_score,
         topics=tuple(TopicScore(x["key"], x["score"]) for x in json.loads(row.topics)),

@@ -1,0 +1,1 @@
+"""Analysis: normalisation, segmentation, the classifier and watch plans."""

@@ -1,0 +1,66 @@
+"""The analysis stage of the service: every stored item without a signal gets one.
+
+The store is the queue: items are read back by "no signal yet", so items stored while the
+service was down, or while analysis failed, are analysed at the next pass; nothing waits in
+memory only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import replace
+from functools import partial
+
+from monitor.analyze.analyzer import Analyzer
+from monitor.analyze.text import plain_text
+from monitor.clock import Clock
+from monitor.store import Store
+from monitor.store.signals import put_signals, unanalysed
+
+log = logging.getLogger(__name__)
+
+
+class AnalysisStage:
+    # A batch is analysed on the event loop's thread; 200 items take a few milliseconds.
+    BATCH = 200
+    IDLE_CHECK_S = 60.0  # look for stragglers even when nobody wakes us
+
+    def __init__(self, store: Store, analyzer: Analyzer, clock: Clock) -> None:
+        self.store = store
+        self.analyzer = analyzer
+        self.clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New items were stored."""
+        self._wake.set()
+
+    async def analyse_pending(self) -> int:
+        """Analyse everything that waits; returns how many items were analysed."""
+        total = 0
+        while True:
+            items = await self.store.run(lambda c: unanalysed(c, self.BATCH))
+            if not items:
+                return total
+            signals = self.analyzer.analyze([(i.title, plain_text(i.summary)) for i in items])
+            stamped = [replace(s, item_id=i.id) for i, s in zip(items, signals, strict=True)]
+            now = self.clock.now()
+            await self.store.run(partial(put_signals, signals=stamped, now=now))
+            total += len(items)
+            health = sum(s.health for s in stamped)
+            log.info("analysed %d items: %d health-related, %d hit a watch plan", len(items),
+                     health, sum(bool(s.plans) for s in stamped))
+            await asyncio.sleep(0)  # let fetches and web requests run between batches
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.analyse_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("analysis failed; the items stay queued and are retried")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.IDLE_CHECK_S)
