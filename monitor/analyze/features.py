@@ -102,8 +102,8 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.word_idf_ = _idf(np.array([df[w] for w in words], np.float64), len(docs))
 
         keys, doc_of = gram_keys([d.text for d in docs])
-        pairs = np.unique((keys, doc_of), axis=1) if len(keys) else np.empty((2, 0), np.uint64)
-        grams, gram_df = np.unique(pairs[0], return_counts=True)
+        pair_keys, _, _ = _count(keys, doc_of)  # each key once per text
+        grams, gram_df = np.unique(pair_keys, return_counts=True)
         keep = gram_df >= self.min_df
         self.grams_ = grams[keep].astype(np.uint64)
         self.gram_idf_ = _idf(gram_df[keep].astype(np.float64), len(docs))
