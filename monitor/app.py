@@ -16,6 +16,9 @@ from monitor.clock import Clock, WallClock
 from monitor.collect.fetch import Fetcher
 from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, SourceList, load_sources
+from monitor.incidents import make_engine
+from monitor.incidents.settings import load_incident_settings
+from monitor.incidents.stage import IncidentStage
 from monitor.records import FetchStatus
 from monitor.store import Store
 from monitor.store.signals import backlog
@@ -24,6 +27,7 @@ from monitor.store.sources import all_health
 log = logging.getLogger(__name__)
 
 STORE = web.AppKey("store", Store)
+INCIDENTS = web.AppKey("incidents", IncidentStage)
 SOURCES = web.AppKey("sources", SourceList)
 
 
@@ -33,6 +37,7 @@ def build_app(settings: Settings, clock: Clock | None = None,
     SIGTERM stops the pollers, lets the store finish its transaction and closes the session."""
     sources = load_sources(settings.sources_path)  # a bad file fails before anything starts
     analyzer = load_analyzer(settings.profile_path, settings.plans_path, settings.models_dir)
+    incident_settings = load_incident_settings(settings.incidents_path)
     app = web.Application()
     app[SOURCES] = sources
     app.router.add_get("/healthz", healthz)
@@ -42,15 +47,22 @@ def build_app(settings: Settings, clock: Clock | None = None,
         app[STORE] = store
         fetcher = Fetcher(settings.fetch, sources.trusted_hosts)
         pool = parser_pool()
-        stage = AnalysisStage(store, analyzer, clock or WallClock())
+        clock_ = clock or WallClock()
+        stage = AnalysisStage(store, analyzer, clock_)
+        weights = {s.name: s.weight for s in sources.sources}
+        incidents = IncidentStage(store, make_engine(analyzer, incident_settings), clock_,
+                                  weights)
+        app[INCIDENTS] = incidents
+        stage.on_analysed = incidents.wake
 
         def on_report(report: PollReport) -> None:
             if report.new:
                 stage.wake()
 
-        poller = Poller(store, fetcher, clock or WallClock(), on_report=on_report,
-                        parse_executor=pool)
-        tasks = [asyncio.create_task(stage.run(), name="analysis")]
+        poller = Poller(store, fetcher, clock_, on_report=on_report, parse_executor=pool)
+        await incidents.restore()
+        tasks = [asyncio.create_task(stage.run(), name="analysis"),
+                 asyncio.create_task(incidents.run(), name="incidents")]
         if poll:
             tasks.append(asyncio.create_task(poller.run(sources.sources), name="pollers"))
         enabled = sum(s.enabled for s in sources.sources)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from functools import wraps
+from itertools import chain
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -389,3 +390,74 @@ def label(item_id: int, relevant: bool, topic_names: tuple[str, ...], negative: 
     click.echo(f"labelled item #{item_id}: {'relevant' if relevant else 'irrelevant'}"
                + (f", topics {', '.join(topics)}" if topics else "")
                + ("" if negative is None else f", negative={negative}"))
+
+
+# --- incidents --------------------------------------------------------------------------------
+
+
+@main.command("replay")
+@click.argument("scenario", type=click.File("r", encoding="utf-8"))
+@_config
+@click.option("--db", "db", metavar="URL",
+              help="Database URL (default: a fresh temporary database, so that replaying the "
+                   "same file twice gives the same timeline).")
+@_errors_to_exit
+def replay_command(scenario: Any, config: Path | None, db: str | None) -> None:
+    """Run SCENARIO (JSON Lines) through the whole pipeline on the simulated clock; print the
+    incident timeline as JSON Lines."""
+    import tempfile
+
+    _logging(logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="monitor-replay-") as scratch:
+        url = db or f"sqlite:///{Path(scratch) / 'replay.db'}"
+        settings = load_settings(config, database=url)
+        report = asyncio.run(_replay(settings, scenario))
+    _say(f"{report.items} items, {report.actions} actions, {report.events} timeline events"
+         + (f", {report.errors} lines with errors" if report.errors else ""))
+    if report.errors:
+        sys.exit(1)
+
+
+async def _replay(settings: Settings, lines: Iterable[str]) -> Any:
+    from monitor.analyze.analyzer import load_analyzer
+    from monitor.analyze.stage import AnalysisStage
+    from monitor.clock import SimClock
+    from monitor.incidents import make_engine
+    from monitor.incidents.replay import replay
+    from monitor.incidents.settings import load_incident_settings
+    from monitor.incidents.stage import IncidentStage
+
+    analyzer = load_analyzer(settings.profile_path, settings.plans_path, settings.models_dir)
+    engine = make_engine(analyzer, load_incident_settings(settings.incidents_path))
+    weights = _source_weights(settings)
+    store = Store(settings.database_url)
+    try:
+        steps = iter(lines)
+        first = next((line for line in steps if line.strip()), None)
+        if first is None:
+            raise MonitorError("the scenario is empty")
+        start = _scenario_start(first)
+        clock = SimClock(start)
+        analysis = AnalysisStage(store, analyzer, clock)
+        incidents = IncidentStage(store, engine, clock, weights)
+        return await replay(chain([first], steps), store, analysis, incidents, clock,
+                            emit=lambda e: click.echo(json.dumps(e, ensure_ascii=False)),
+                            on_error=lambda m: click.echo(f"error: {m}", err=True))
+    finally:
+        store.close()
+
+
+def _scenario_start(first_line: str) -> datetime:
+    try:
+        at = json.loads(first_line)["at"]
+        when = datetime.fromisoformat(at)
+    except (ValueError, KeyError, TypeError):
+        raise MonitorError("line 1 of the scenario has no valid 'at' time") from None
+    return when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
+
+
+def _source_weights(settings: Settings) -> dict[str, float]:
+    try:
+        return {s.name: s.weight for s in load_sources(settings.sources_path).sources}
+    except MonitorError:
+        return {}

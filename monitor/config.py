@@ -120,6 +120,7 @@ class SettingsModel(_Strict):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    incidents: str | None = None  # incident thresholds (default: alerts/incidents.yaml)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class Settings:
     profile_path: Path = PROJECT_DIR / "profile.yaml"
     plans_path: Path = PROJECT_DIR / "plans.yaml"
     models_dir: Path = PROJECT_DIR / "models"
+    incidents_path: Path = PROJECT_DIR / "alerts" / "incidents.yaml"
 
 
 def _default_file(name: str) -> Path:
@@ -161,7 +163,9 @@ def load_settings(config: Path | None = None, *, database: str | None = None,
         database_url=url, sources_path=sources, fetch=fetch, web=model.web,
         profile_path=base / a.profile if a.profile else _default_file("profile.yaml"),
         plans_path=base / a.plans if a.plans else _default_file("plans.yaml"),
-        models_dir=base / a.models if a.models else PROJECT_DIR / "models")
+        models_dir=base / a.models if a.models else PROJECT_DIR / "models",
+        incidents_path=(base / model.incidents if model.incidents
+                        else _default_file("alerts/incidents.yaml")))
 
 
 def _split_env(name: str) -> list[str]:

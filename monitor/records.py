@@ -107,3 +107,48 @@ class Signal:
     places: tuple[str, ...] = ()  # places and units of the jurisdiction profile it names
     model: str = ""  # id of the model that scored it
     item_id: int | None = None
+
+
+class IncidentStatus(enum.StrEnum):
+    OPEN = "open"  # detected, waiting for a duty officer
+    CONFIRMED = "confirmed"  # a duty officer confirmed it (with a level)
+    DISMISSED = "dismissed"  # judged not worth a response; comes back only if it grows
+    RESPONDING = "responding"  # a response milestone has been recorded
+    CLOSED = "closed"
+    MERGED = "merged"  # folded into another incident (see merged_into)
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: int
+    status: IncidentStatus
+    title: str  # the most representative item's title
+    opened_at: datetime
+    updated_at: datetime
+    first_item_id: int
+    first_source: str
+    topics: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    region: str | None = None  # district or county of the profile, when one dominates
+    items: int = 0  # reposts included
+    stories: int = 0  # distinct stories (near-duplicates folded)
+    sources: int = 0
+    negative_share: float = 0.0
+    heat: float = 0.0
+    proposed_level: str | None = None
+    level: str | None = None  # confirmed by a person
+    parent_id: int | None = None  # the closed incident this one re-flares (次生舆情)
+    merged_into: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """One fact about an incident; the timeline only ever grows."""
+
+    incident_id: int
+    at: datetime
+    type: str  # opened, item_added, level_proposed, confirmed, dismissed, resurfaced, ...
+    actor: str  # "system" or a person
+    data: dict[str, object] = field(default_factory=dict)
+    id: int | None = None

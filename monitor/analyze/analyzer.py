@@ -81,6 +81,7 @@ class Analyzer:
     plans: PlanSet
     places: PlaceFinder
     topics: tuple[Topic, ...]
+    profile: Profile
 
     def analyze(self, texts: Sequence[tuple[str, str]]) -> list[Signal]:
         """Signals for (title, body) pairs, in order; the body is plain text."""
@@ -117,5 +118,5 @@ def load_analyzer(profile_path: Path, plans_path: Path, model_dir: Path = MODELS
     if model.card.get("segmenter_sha256") != segmenter.fingerprint:
         log.warning("the profile or word lists changed since the model was trained; it still "
                     "works, but run `monitor train` so that it learns the new words")
-    return Analyzer(model, segmenter, load_plans(plans_path),
-                    PlaceFinder(profile), topics)
+    return Analyzer(model, segmenter, load_plans(plans_path), PlaceFinder(profile), topics,
+                    profile)

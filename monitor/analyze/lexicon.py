@@ -66,11 +66,16 @@ class StandardUnitModel(_Strict):
     aliases_suffix: list[str] = Field(default_factory=list)
 
 
+class TownModel(_Strict):
+    name: str = Field(min_length=2)
+    aliases: list[str] = Field(default_factory=list)
+
+
 class RegionModel(_Strict):
     name: str = Field(min_length=2)
     short: str | None = None
     aliases: list[str] = Field(default_factory=list)
-    towns: list[str] = Field(default_factory=list)
+    towns: list[str | TownModel] = Field(default_factory=list)
     units: list[UnitModel] = Field(default_factory=list)
 
 
@@ -118,10 +123,12 @@ def load_profile(path: Path) -> Profile:
             if full != names[0]:
                 names.append(full)
             places.append(Place(names[0], std.kind, region.name, tuple(names[1:])))
-        for town in region.towns:
-            places.append(Place(town, "town", region.name))
+        for entry in region.towns:
+            town = entry if isinstance(entry, TownModel) else TownModel(name=entry)
+            places.append(Place(town.name, "town", region.name, tuple(town.aliases)))
             if m.town_unit is not None:
-                places.append(Place(town + m.town_unit.suffix, m.town_unit.kind, region.name))
+                places.append(Place(town.name + m.town_unit.suffix, m.town_unit.kind,
+                                    region.name))
         places += [Place(u.name, u.kind, region.name, tuple(u.aliases)) for u in region.units]
     seen: dict[str, str] = {}
     for place in places:

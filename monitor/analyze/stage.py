@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
@@ -31,6 +32,7 @@ class AnalysisStage:
         self.analyzer = analyzer
         self.clock = clock
         self._wake = asyncio.Event()
+        self.on_analysed: Callable[[], None] | None = None  # the next stage's wake-up
 
     def wake(self) -> None:
         """New items were stored."""
@@ -48,6 +50,8 @@ class AnalysisStage:
             now = self.clock.now()
             await self.store.run(partial(put_signals, signals=stamped, now=now))
             total += len(items)
+            if self.on_analysed is not None:
+                self.on_analysed()
             health = sum(s.health for s in stamped)
             log.info("analysed %d items: %d health-related, %d hit a watch plan", len(items),
                      health, sum(bool(s.plans) for s in stamped))

@@ -114,3 +114,67 @@ labels = Table(
     Column("labelled_at", UTCDateTime, nullable=False),
     Index("ix_labels_item", "item_id"),
 )
+
+# Which story (near-duplicate group) each relevant item belongs to; story_id is its first item.
+item_stories = Table(
+    "item_stories",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("story_id", Integer, ForeignKey("items.id"), nullable=False),
+    Index("ix_item_stories_story", "story_id"),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("first_item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("first_source", String(64), nullable=False),
+    Column("topics", Text, nullable=False),  # JSON [key, ...]
+    Column("keywords", Text, nullable=False),  # JSON [word, ...]
+    Column("places", Text, nullable=False),  # JSON [name, ...]
+    Column("region", Text),
+    Column("items", Integer, nullable=False),
+    Column("stories", Integer, nullable=False),
+    Column("sources", Integer, nullable=False),
+    Column("negative_share", Float, nullable=False),
+    Column("heat", Float, nullable=False),
+    Column("proposed_level", String(4)),
+    Column("level", String(4)),
+    Column("parent_id", Integer, ForeignKey("incidents.id")),
+    Column("merged_into", Integer, ForeignKey("incidents.id")),
+    Index("ix_incidents_status", "status"),
+)
+
+incident_items = Table(
+    "incident_items",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index("ix_incident_items_incident", "incident_id"),
+)
+
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("data", Text, nullable=False),  # JSON object
+    Index("ix_timeline_incident", "incident_id", "id"),
+)
+
+# How far each stage has read the items table (items are analysed in id order).
+stage_cursors = Table(
+    "stage_cursors",
+    metadata,
+    Column("stage", String(32), primary_key=True),
+    Column("last_item_id", Integer, nullable=False),
+)

@@ -52,9 +52,14 @@ def signals_for(conn: Connection, item_ids: Sequence[int]) -> dict[int, Signal]:
 
 
 def _signal(row: Row[Any]) -> Signal:
+    return signal_of_row(row._mapping)
+
+
+def signal_of_row(row: Any) -> Signal:
+    """A Signal from a mapping of the signals table's columns."""
     return Signal(
-        health=row.health, health_score=row.health_score,
-        topics=tuple(TopicScore(x["key"], x["score"]) for x in json.loads(row.topics)),
-        negative=row.negative,
-        plans=tuple(PlanMatch(p["name"], tuple(p["matched"])) for p in json.loads(row.plans)),
-        places=tuple(json.loads(row.places)), model=row.model, item_id=row.item_id)
+        health=row["health"], health_score=row["health_score"],
+        topics=tuple(TopicScore(x["key"], x["score"]) for x in json.loads(row["topics"])),
+        negative=row["negative"],
+        plans=tuple(PlanMatch(p["name"], tuple(p["matched"])) for p in json.loads(row["plans"])),
+        places=tuple(json.loads(row["places"])), model=row["model"], item_id=row["item_id"])

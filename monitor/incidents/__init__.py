@@ -1,0 +1,18 @@
+"""Incidents: stories of near-duplicate items, online clustering, heat, levels, lifecycle."""
+
+from __future__ import annotations
+
+from monitor.analyze.analyzer import Analyzer
+from monitor.incidents.engine import Engine
+from monitor.incidents.settings import IncidentSettings
+from monitor.incidents.vectors import Vectorizer
+
+
+def make_engine(analyzer: Analyzer, settings: IncidentSettings) -> Engine:
+    places = analyzer.profile.places
+    regions = {p.name: p.region for p in places if p.region}
+    weights = settings.cluster.place_weight
+    place_weights = {p.name: weights.get(p.kind, weights["unit"]) for p in places}
+    vectorizer = Vectorizer(analyzer.model, analyzer.segmenter, place_weights,
+                            settings.cluster.topic_weight)
+    return Engine(settings, vectorizer, regions)

@@ -1,0 +1,472 @@
+"""The incident engine: analysed items in, incidents and timeline events out.
+
+Single pass, in arrival order. A relevant item joins the story of an earlier near-duplicate,
+else the most similar live cluster (cosine of TF-IDF vectors, a bonus for naming the same
+place), else starts a cluster of its own. A cluster becomes an incident when it is big, broad
+and negative enough (alerts/incidents.yaml). Clusters idle for longer than the window are
+forgotten, so memory follows the rate of items, not their total.
+
+The engine does no I/O: every decision is recorded in a ``Changes`` that the caller writes in
+one transaction, and the engine's state can be rebuilt from the store by observing the same
+items again quietly.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from monitor.incidents.heat import Baselines, HeatState, Reading, read
+from monitor.incidents.settings import IncidentSettings
+from monitor.incidents.stories import StoryIndex
+from monitor.incidents.vectors import CENTROID_TERMS, Vector, Vectorizer, cosine, top
+from monitor.records import Incident, IncidentStatus, Item, Signal, TimelineEvent
+
+INDEX_TERMS = 8  # a cluster is found through its strongest terms
+DESCRIBE = 300  # items read to pick an incident's title, topics and places
+SYSTEM = "system"
+BACKFILL_LIMIT = timedelta(days=7)
+LIVE = (IncidentStatus.OPEN, IncidentStatus.CONFIRMED, IncidentStatus.RESPONDING,
+        IncidentStatus.DISMISSED)
+
+
+def event_time(item: Item) -> datetime:
+    """When the item happened: its publication time if plausible, else when it was fetched."""
+    published = item.published_at
+    if published is not None and item.fetched_at - BACKFILL_LIMIT <= published <= item.fetched_at:
+        return published
+    return item.fetched_at
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    item_id: int
+    story_id: int
+    source: str
+    at: float  # event time, POSIX seconds
+    title: str
+    url: str
+    negative: float
+    plan_hit: bool
+    topics: tuple[str, ...]
+    places: tuple[str, ...]
+    vector: Vector
+    weight: float  # the source's authority
+
+
+@dataclass
+class Cluster:
+    key: int
+    centroid: Vector = field(default_factory=dict)  # sum of member vectors, strongest terms
+    members: list[Member] = field(default_factory=list)
+    stories: set[int] = field(default_factory=set)
+    filed: set[int] = field(default_factory=set)  # item ids filed under its incident
+    heat: HeatState = field(default_factory=HeatState)
+    last_at: float = 0.0
+    incident: Incident | None = None
+    parent_id: int | None = None  # the closed incident this cluster re-flares
+    dismissed_heat: float | None = None
+
+    @property
+    def norm(self) -> float:
+        return sum(v * v for v in self.centroid.values()) ** 0.5 or 1.0
+
+    def similarity(self, vector: Vector) -> float:
+        return cosine(vector, self.centroid) / self.norm
+
+
+@dataclass
+class Changes:
+    """What one batch decided, for the store to write in one transaction."""
+
+    stories: list[tuple[int, int]] = field(default_factory=list)  # item id, story id
+    incident_items: list[tuple[int, int, datetime]] = field(default_factory=list)
+    moved: list[tuple[int, int]] = field(default_factory=list)  # from incident, to incident
+    incidents: dict[int, Incident] = field(default_factory=dict)  # newest state of each
+    timeline: list[TimelineEvent] = field(default_factory=list)
+
+    def event(self, incident: Incident, at: datetime, event_type: str, actor: str = SYSTEM,
+              /, **data: object) -> None:
+        self.timeline.append(TimelineEvent(incident.id, at, event_type, actor, data))
+
+
+class ActionError(ValueError):
+    """An action that cannot apply (unknown incident, level, or a closed incident)."""
+
+
+class Engine:
+    def __init__(self, settings: IncidentSettings, vectorizer: Vectorizer,
+                 regions: dict[str, str], next_incident_id: int = 1) -> None:
+        """``regions``: place name → its district or county, from the profile."""
+        self.settings = settings
+        self.vectorizer = vectorizer
+        self.regions = regions
+        self.next_incident_id = next_incident_id
+        nd = settings.near_duplicate
+        self.stories = StoryIndex(nd.containment, nd.candidates, nd.window)
+        self.baselines = Baselines(settings.heat)
+        self.clusters: dict[int, Cluster] = {}
+        self._index: dict[str, set[int]] = {}
+        self._by_story: dict[int, int] = {}  # story id → cluster key
+        self._by_incident: dict[int, int] = {}  # incident id → cluster key
+        self._reflares: dict[int, int] = {}  # closed incident id → cluster of its re-flare
+        self._expiry: list[tuple[float, int]] = []  # (last item at, cluster key); may be stale
+        self._next_key = 1
+
+    # --- items --------------------------------------------------------------------------------
+
+    def relevant(self, signal: Signal) -> bool:
+        rel = self.settings.relevant
+        return signal.health_score >= rel.health_score or (rel.plan_hit and bool(signal.plans))
+
+    def observe(self, item: Item, body: str, signal: Signal, weight: float,
+                changes: Changes, incident_id: int | None = None, quiet: bool = False) -> None:
+        """Take one analysed item. ``quiet`` rebuilds state without deciding anything new:
+        ``incident_id`` then says which incident the item was already filed under."""
+        if item.id is None or not self.relevant(signal):
+            return
+        seen = item.fetched_at
+        at = event_time(item).timestamp()
+        self._forget(seen.timestamp())
+        story = self.stories.add(item.id, f"{item.title}\n{body}", seen)
+        if not quiet:
+            changes.stories.append((item.id, story))
+        topics = tuple(t.key for t in signal.topics)
+        vector = self.vectorizer.vector(item.title, body, signal.places, topics)
+        self.baselines.count(topics, at)
+        self.baselines.advance(seen.timestamp())
+        member = Member(item.id, story, item.source, at, item.title, item.url, signal.negative,
+                        bool(signal.plans), topics, signal.places, vector, weight)
+
+        if quiet:
+            cluster = (self._cluster_of_incident(incident_id) if incident_id is not None
+                       else self._place(member)[0])
+            self._join(cluster, member)
+            return
+        cluster, runner_up = self._place(member)
+        self._join(cluster, member)
+        if runner_up is not None and cluster.similarity(_unit(runner_up.centroid)) >= \
+                self.settings.cluster.merge_similarity:
+            cluster = self._merge(cluster, runner_up, seen, changes)
+        if cluster.incident is None:
+            self._maybe_open(cluster, seen, changes)
+        else:
+            self._file(cluster, member, seen, changes)
+            self._reassess(cluster, seen, changes)
+
+    def _place(self, member: Member) -> tuple[Cluster, Cluster | None]:
+        """The cluster the item joins, and the next best one that was also similar enough."""
+        if member.story_id != member.item_id and member.story_id in self._by_story:
+            key = self._by_story[member.story_id]
+            cluster = self.clusters.get(key)
+            # a copy that names other places of the jurisdiction is a look-alike story
+            # ("凤庆县一医院…" / "永德县一医院…"), so it is placed by similarity instead
+            if cluster is not None and self._accepts(cluster) and (
+                    not member.places or set(member.places) & _places(cluster)):
+                return cluster, None
+        scored = []
+        for key in sorted({k for t in _index_terms(member.vector)
+                           for k in self._index.get(t, ())}):
+            cluster = self.clusters[key]
+            score = cluster.similarity(member.vector)
+            if score >= self.settings.cluster.similarity:
+                scored.append((-score, key, cluster))
+        scored.sort(key=lambda s: (s[0], s[1]))
+        best = scored[0][2] if scored else None
+        if best is not None and not self._accepts(best):
+            # a closed incident flares up again: one new cluster, linked to the old incident
+            parent = best.incident.id if best.incident else 0
+            reflare = self.clusters.get(self._reflares.get(parent, 0))
+            if reflare is None:
+                reflare = self._new_cluster(parent)
+                self._reflares[parent] = reflare.key
+            return reflare, None
+        runner_up = next((c for _, _, c in scored[1:] if self._accepts(c)), None)
+        return (best or self._new_cluster(None)), runner_up
+
+    @staticmethod
+    def _accepts(cluster: Cluster) -> bool:
+        return cluster.incident is None or cluster.incident.status in LIVE
+
+    def _new_cluster(self, parent_id: int | None) -> Cluster:
+        cluster = Cluster(self._next_key, parent_id=parent_id)
+        self._next_key += 1
+        self.clusters[cluster.key] = cluster
+        return cluster
+
+    def _join(self, cluster: Cluster, member: Member) -> None:
+        old_terms = _index_terms(cluster.centroid)
+        for term, value in member.vector.items():
+            cluster.centroid[term] = cluster.centroid.get(term, 0.0) + value
+        cluster.centroid = top(cluster.centroid, CENTROID_TERMS)
+        new_terms = _index_terms(cluster.centroid)
+        for term in old_terms - new_terms:
+            self._index[term].discard(cluster.key)
+            if not self._index[term]:
+                del self._index[term]
+        for term in new_terms - old_terms:
+            self._index.setdefault(term, set()).add(cluster.key)
+        cluster.members.append(member)
+        cluster.stories.add(member.story_id)
+        cluster.heat.add(member.at, member.weight, member.negative, member.source,
+                         self.settings.heat.half_life)
+        if member.at > cluster.last_at:
+            cluster.last_at = member.at
+            heapq.heappush(self._expiry, (member.at, cluster.key))
+        self._by_story.setdefault(member.story_id, cluster.key)
+
+    def _forget(self, now: float) -> None:
+        horizon = now - self.settings.cluster.window
+        while self._expiry and self._expiry[0][0] < horizon:
+            _, key = heapq.heappop(self._expiry)
+            cluster = self.clusters.get(key)
+            if cluster is not None and cluster.last_at < horizon:
+                self._drop(cluster)
+
+    def _drop(self, cluster: Cluster) -> None:
+        for term in _index_terms(cluster.centroid):
+            keys = self._index.get(term)
+            if keys is not None:
+                keys.discard(cluster.key)
+                if not keys:
+                    del self._index[term]
+        del self.clusters[cluster.key]
+        if cluster.incident is not None:
+            self._by_incident.pop(cluster.incident.id, None)
+        for member in cluster.members:
+            if self._by_story.get(member.story_id) == cluster.key:
+                del self._by_story[member.story_id]
+
+    # --- incidents ------------------------------------------------------------------------------
+
+    def _maybe_open(self, cluster: Cluster, now: datetime, changes: Changes) -> None:
+        rule = self.settings.open
+        since = now.timestamp() - rule.within
+        recent = [m for m in cluster.members if m.at >= since]
+        if len(recent) < rule.items or len({m.source for m in recent}) < rule.sources:
+            return
+        negative = sum(m.negative for m in recent) / len(recent)
+        planned = sum(m.plan_hit for m in recent) / len(recent)
+        if negative < rule.negative_share and planned < rule.plan_share:
+            return
+        first = min(cluster.members, key=lambda m: (m.at, m.item_id))
+        incident = Incident(
+            id=self.next_incident_id, status=IncidentStatus.OPEN, title="", opened_at=now,
+            updated_at=now, first_item_id=first.item_id, first_source=first.source,
+            parent_id=cluster.parent_id)
+        self.next_incident_id += 1
+        cluster.incident = self._describe(cluster, incident, now)
+        self._by_incident[incident.id] = cluster.key
+        reading = self._reading(cluster, now)
+        data: dict[str, object] = {
+            "title": cluster.incident.title, "topics": list(cluster.incident.topics),
+            "keywords": list(cluster.incident.keywords), "region": cluster.incident.region,
+            "first_source": first.source, "items": len(cluster.members), "reasons": reading.reasons}
+        if cluster.parent_id is not None:
+            data["reflare_of"] = cluster.parent_id
+        changes.event(cluster.incident, now, "opened", **data)
+        for member in sorted(cluster.members, key=lambda m: (m.at, m.item_id)):
+            self._file(cluster, member, now, changes)
+        self._reassess(cluster, now, changes, reading)
+
+    def _file(self, cluster: Cluster, member: Member, now: datetime, changes: Changes) -> None:
+        if cluster.incident is None or member.item_id in cluster.filed:
+            return
+        cluster.filed.add(member.item_id)
+        changes.incident_items.append((member.item_id, cluster.incident.id, now))
+        changes.event(cluster.incident, now, "item_added", item=member.item_id, url=member.url,
+                      title=member.title, source=member.source, story=member.story_id,
+                      repost=member.story_id != member.item_id)
+
+    def _describe(self, cluster: Cluster, incident: Incident, now: datetime) -> Incident:
+        # the latest few hundred items describe the incident well enough, at bounded cost
+        members = cluster.members[-DESCRIBE:]
+        unit = _unit(cluster.centroid)
+        representative = max(members, key=lambda m: (cosine(m.vector, unit), -m.at, -m.item_id))
+        topic_counts = Counter(t for m in members for t in m.topics)
+        topics = tuple(t for t, n in topic_counts.most_common() if n >= 0.3 * len(members))
+        places = Counter(p for m in members for p in m.places)
+        regions = Counter(self.regions[p] for p in places.elements() if p in self.regions)
+        heat = cluster.heat
+        return replace(
+            incident, title=representative.title, updated_at=now, topics=topics,
+            keywords=tuple(top(cluster.centroid, 5)),
+            places=tuple(p for p, _ in places.most_common(5)),
+            region=regions.most_common(1)[0][0] if regions else None,
+            items=len(cluster.members), stories=len(cluster.stories),
+            sources=len(heat.sources), negative_share=round(heat.negative_share, 3))
+
+    def _reading(self, cluster: Cluster, now: datetime) -> Reading:
+        cluster.heat.decay_to(now.timestamp(), self.settings.heat.half_life)
+        topic = cluster.incident.topics[0] if cluster.incident and cluster.incident.topics else ""
+        baseline = self.baselines.per_hour(topic, now.timestamp())
+        return read(cluster.heat, baseline, self.settings.levels)
+
+    def _reassess(self, cluster: Cluster, now: datetime, changes: Changes,
+                  reading: Reading | None = None) -> None:
+        """Refresh the incident's figures; record a new proposed level or a resurfacing."""
+        incident = cluster.incident
+        if incident is None:
+            return
+        reading = reading or self._reading(cluster, now)
+        incident = replace(self._describe(cluster, incident, now), heat=reading.heat)
+        if reading.level != incident.proposed_level and incident.status in LIVE:
+            changes.event(incident, now, "level_proposed", level=reading.level,
+                          previous=incident.proposed_level, heat=reading.heat,
+                          reasons=reading.reasons)
+            incident = replace(incident, proposed_level=reading.level)
+        if (incident.status is IncidentStatus.DISMISSED and cluster.dismissed_heat is not None
+                and reading.heat >= cluster.dismissed_heat * self.settings.dismiss_margin):
+            changes.event(incident, now, "resurfaced", heat=reading.heat,
+                          heat_at_dismissal=cluster.dismissed_heat,
+                          margin=self.settings.dismiss_margin, reasons=reading.reasons)
+            incident = replace(incident, status=IncidentStatus.OPEN)
+            cluster.dismissed_heat = None
+        cluster.incident = incident
+        changes.incidents[incident.id] = incident
+
+    def _merge(self, keep: Cluster, other: Cluster, now: datetime, changes: Changes) -> Cluster:
+        """Fold ``other`` into ``keep`` (the older incident survives); nothing is dropped: the
+        absorbed incident is marked merged and its items are filed under the survivor."""
+        if other.incident is not None and (keep.incident is None
+                                           or other.incident.id < keep.incident.id):
+            keep, other = other, keep
+        self._drop(other)
+        for member in other.members:
+            self._join(keep, member)
+        keep.filed |= other.filed
+        if keep.incident is not None:
+            if other.incident is not None:
+                absorbed = replace(other.incident, status=IncidentStatus.MERGED,
+                                   merged_into=keep.incident.id, updated_at=now)
+                changes.event(absorbed, now, "merged", into=keep.incident.id)
+                changes.incidents[absorbed.id] = absorbed
+                changes.moved.append((absorbed.id, keep.incident.id))
+                changes.event(keep.incident, now, "absorbed", from_incident=absorbed.id,
+                              items=len(other.members))
+            else:
+                for member in other.members:
+                    self._file(keep, member, now, changes)
+            self._reassess(keep, now, changes)
+        return keep
+
+    def tick(self, now: datetime, changes: Changes) -> None:
+        """Time passes: heat decays, levels may drop, idle clusters are forgotten, and live
+        incidents that have grown together merge."""
+        self._forget(now.timestamp())
+        self.baselines.advance(now.timestamp())
+        self._merge_incidents(now, changes)
+        for key in sorted(self._by_incident.values()):
+            cluster = self.clusters[key]
+            if cluster.incident is not None and cluster.incident.status in LIVE:
+                reading = self._reading(cluster, now)
+                if reading.level != cluster.incident.proposed_level or \
+                        abs(reading.heat - cluster.incident.heat) >= 1:
+                    self._reassess(cluster, now, changes, reading)
+
+    def _merge_incidents(self, now: datetime, changes: Changes) -> None:
+        """Two live incidents often start as two threads of one event (the parents' posts and
+        the official notice); once their centroids come close they become one."""
+        merged = True
+        while merged:
+            merged = False
+            live = [self.clusters[k] for k in sorted(self._by_incident.values())
+                    if self._accepts(self.clusters[k])]
+            for i, first in enumerate(live):
+                unit = _unit(first.centroid)
+                for second in live[i + 1:]:
+                    if second.similarity(unit) >= self.settings.cluster.merge_similarity:
+                        self._merge(first, second, now, changes)
+                        merged = True
+                        break
+                if merged:
+                    break
+
+    # --- people's actions ------------------------------------------------------------------
+
+    def act(self, stored: Incident, action: str, by: str, at: datetime, changes: Changes,
+            **fields: object) -> Incident:
+        """ack, milestone (kind, url), confirm (level), dismiss, close. ``stored`` is the
+        incident as the store has it; the engine's own copy wins while its cluster is live."""
+        key = self._by_incident.get(stored.id)
+        cluster = self.clusters.get(key) if key is not None else None
+        incident = cluster.incident if cluster is not None and cluster.incident else stored
+        incident_id = incident.id
+        if incident.status is IncidentStatus.MERGED:
+            raise ActionError(f"incident #{incident_id} was merged into #{incident.merged_into}")
+        if incident.status is IncidentStatus.CLOSED and action != "ack":
+            raise ActionError(f"incident #{incident_id} is closed")
+        if action == "ack":
+            changes.event(incident, at, "acknowledged", by)
+        elif action == "confirm":
+            level = fields.get("level") or incident.proposed_level
+            if level not in ("I", "II", "III", "IV"):
+                raise ActionError(f"confirm needs a level I, II, III or IV (got {level!r})")
+            status = (incident.status if incident.status is IncidentStatus.RESPONDING
+                      else IncidentStatus.CONFIRMED)
+            incident = replace(incident, status=status, level=str(level))
+            changes.event(incident, at, "confirmed", by, level=level,
+                          proposed=incident.proposed_level)
+        elif action == "dismiss":
+            incident = replace(incident, status=IncidentStatus.DISMISSED)
+            dismissed_heat = max(incident.heat, 1.0)
+            if cluster is not None:
+                cluster.dismissed_heat = dismissed_heat
+            changes.event(incident, at, "dismissed", by, heat=incident.heat,
+                          comes_back_at_heat=round(dismissed_heat
+                                                   * self.settings.dismiss_margin, 1))
+        elif action == "milestone":
+            kind = fields.get("kind")
+            if incident.status in (IncidentStatus.OPEN, IncidentStatus.CONFIRMED):
+                incident = replace(incident, status=IncidentStatus.RESPONDING)
+            changes.event(incident, at, "milestone", by, kind=kind, url=fields.get("url"),
+                          status=incident.status.value)
+        elif action == "close":
+            incident = replace(incident, status=IncidentStatus.CLOSED)
+            changes.event(incident, at, "closed", by)
+        else:
+            raise ActionError(f"unknown action {action!r}; known: ack, milestone, confirm, "
+                              "dismiss, close")
+        incident = replace(incident, updated_at=at)
+        if cluster is not None:
+            cluster.incident = incident
+        changes.incidents[incident.id] = incident
+        return incident
+
+    # --- restoring after a restart -------------------------------------------------------------
+
+    def adopt(self, incident: Incident, dismissed_heat: float | None) -> None:
+        """Register a stored incident before its items are observed quietly."""
+        cluster = self._new_cluster(incident.parent_id)
+        cluster.incident = incident
+        cluster.dismissed_heat = dismissed_heat
+        self._by_incident[incident.id] = cluster.key
+        self.next_incident_id = max(self.next_incident_id, incident.id + 1)
+
+    def _cluster_of_incident(self, incident_id: int) -> Cluster:
+        key = self._by_incident.get(incident_id)
+        if key is None or key not in self.clusters:
+            raise KeyError(f"incident #{incident_id} was not adopted before its items")
+        return self.clusters[key]
+
+
+def _index_terms(vector: Vector) -> set[str]:
+    """The terms a cluster is found by: its strongest words and every place it names (topic
+    terms are shared by too many clusters to narrow anything down)."""
+    words = {t: v for t, v in vector.items() if t[0] != "#"}
+    return set(top(words, INDEX_TERMS)) | {t for t in vector if t[0] == "@"}
+
+
+def _unit(vector: Vector) -> Vector:
+    norm = sum(v * v for v in vector.values()) ** 0.5
+    return {w: v / norm for w, v in vector.items()} if norm else {}
+
+
+def _places(cluster: Cluster) -> set[str]:
+    return {p for m in cluster.members[-20:] for p in m.places}
+
+
+def posix(at: float) -> datetime:
+    return datetime.fromtimestamp(at, UTC)

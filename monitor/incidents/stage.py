@@ -1,0 +1,173 @@
+"""The incident stage: reads analysed items in id order, feeds the engine, writes what it
+decided together with its cursor in one transaction, so a kill loses nothing and repeats
+nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from sqlalchemy import Connection
+
+from monitor.analyze.text import plain_text
+from monitor.clock import Clock
+from monitor.incidents.engine import LIVE, ActionError, Changes, Engine
+from monitor.records import Incident, IncidentStatus
+from monitor.store import Store
+from monitor.store.incidents import (
+    analysed_after,
+    apply_changes,
+    dismissed_heat,
+    get_cursor,
+    incident_by_item_url,
+    incident_items_since,
+    list_incidents,
+    next_incident_id,
+    set_cursor,
+)
+
+log = logging.getLogger(__name__)
+NAME = "incidents"
+
+
+class IncidentStage:
+    BATCH = 500
+    TICK_S = 600.0  # heat decays and idle clusters are forgotten every ten minutes
+
+    def __init__(self, store: Store, engine: Engine, clock: Clock,
+                 weights: dict[str, float] | None = None) -> None:
+        self.store = store
+        self.engine = engine
+        self.clock = clock
+        self.weights = weights or {}
+        self._wake = asyncio.Event()
+        self._cursor: int | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def restore(self) -> None:
+        """Rebuild the engine's memory from the store: the live incidents and the relevant
+        items of the window, observed again without deciding anything."""
+        settings = self.engine.settings
+        window = max(settings.cluster.window, settings.near_duplicate.window)
+        since = self.clock.now() - timedelta(seconds=window)
+        state = await self.store.run(lambda c: _stored_state(c, since))
+        for incident in state.live:
+            self.engine.adopt(incident, state.dismissed_heat.get(incident.id))
+        self.engine.next_incident_id = max(self.engine.next_incident_id, state.next_id)
+        live_ids = {i.id for i in state.live}
+        last, restored = 0, 0
+        while True:
+            rows = await self.store.run(partial(analysed_after, last_id=last, limit=2000,
+                                                since=since))
+            rows = [(item, signal) for item, signal in rows
+                    if item.id is not None and item.id <= state.cursor]
+            if not rows:
+                break
+            for item, signal in rows:
+                incident_id = state.filed.get(item.id or 0)
+                self.engine.observe(item, plain_text(item.summary), signal,
+                                    self.weights.get(item.source, 1.0), Changes(),
+                                    incident_id=incident_id if incident_id in live_ids else None,
+                                    quiet=True)
+            restored += len(rows)
+            last = rows[-1][0].id or last
+        self._cursor = state.cursor
+        if state.live or restored:
+            log.info("incidents: restored %d live incidents and %d recent items",
+                     len(state.live), restored)
+
+    async def process_pending(self) -> int:
+        """Feed every analysed item the stage has not seen; returns how many."""
+        if self._cursor is None:
+            await self.restore()
+        cursor = self._cursor or 0
+        total = 0
+        while True:
+            rows = await self.store.run(partial(analysed_after, last_id=cursor,
+                                                limit=self.BATCH))
+            if not rows:
+                self._cursor = cursor
+                return total
+            changes = Changes()
+            for item, signal in rows:
+                self.engine.observe(item, plain_text(item.summary), signal,
+                                    self.weights.get(item.source, 1.0), changes)
+            cursor = rows[-1][0].id or cursor
+            await self.store.run(partial(_write, changes=changes, cursor=cursor))
+            self._cursor = cursor
+            total += len(rows)
+            _log_changes(changes)
+
+    async def tick(self, now: datetime | None = None) -> None:
+        changes = Changes()
+        self.engine.tick(now or self.clock.now(), changes)
+        if changes.incidents or changes.timeline:
+            await self.store.run(lambda c: apply_changes(c, changes))
+            _log_changes(changes)
+
+    async def act(self, item_url: str, action: str, by: str, at: datetime,
+                  **fields: object) -> Incident:
+        """Apply a person's action to the incident that holds the item with this URL."""
+        incident = await self.store.run(lambda c: incident_by_item_url(c, item_url))
+        if incident is None:
+            raise ActionError(f"no incident holds an item with URL {item_url}")
+        changes = Changes()
+        updated = self.engine.act(incident, action, by, at, changes, **fields)
+        await self.store.run(lambda c: apply_changes(c, changes))
+        _log_changes(changes)
+        return updated
+
+    async def run(self) -> None:
+        """The service loop: process when woken, tick every ten minutes of the clock."""
+        next_tick = self.clock.now()
+        while True:
+            self._wake.clear()
+            try:
+                await self.process_pending()
+                if self.clock.now() >= next_tick:
+                    await self.tick()
+                    next_tick = self.clock.now() + timedelta(seconds=self.TICK_S)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("incident stage failed; it resumes from its cursor")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 60.0)
+
+
+@dataclass(frozen=True)
+class _StoredState:
+    cursor: int
+    next_id: int
+    live: list[Incident]
+    dismissed_heat: dict[int, float | None]
+    filed: dict[int, int]  # item id → incident id, for items of the window
+
+
+def _stored_state(conn: Connection, since: datetime) -> _StoredState:
+    live = [i for i in list_incidents(conn)
+            if i.status in LIVE or (i.status is IncidentStatus.CLOSED and i.updated_at >= since)]
+    heats = {i.id: dismissed_heat(conn, i.id) for i in live
+             if i.status is IncidentStatus.DISMISSED}
+    return _StoredState(get_cursor(conn, NAME), next_incident_id(conn), live, heats,
+                        incident_items_since(conn, since))
+
+
+def _write(conn: Connection, changes: Changes, cursor: int) -> None:
+    apply_changes(conn, changes)
+    set_cursor(conn, NAME, cursor)
+
+
+def _log_changes(changes: Changes) -> None:
+    for event in changes.timeline:
+        if event.type in ("opened", "level_proposed", "resurfaced", "merged", "confirmed",
+                          "dismissed", "closed"):
+            log.info("incident #%d %s: %s", event.incident_id, event.type,
+                     {k: v for k, v in event.data.items() if k in ("title", "level", "reasons",
+                                                                   "reflare_of", "into")})

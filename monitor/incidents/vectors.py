@@ -1,0 +1,64 @@
+"""Sparse vectors for clustering: the strongest TF-IDF words of an item (the classifier's
+segmenter and IDF weights), plus the places of the jurisdiction it names and its topics as
+terms of their own. Posts about one event are often worded nothing alike ("孩子吃完午饭就上吐下泻"
+and "孟定卫生院走廊里全是小学生"); the town, the unit and the topic are what they share."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from monitor.analyze.analyzer import make_doc
+from monitor.analyze.model import Model
+from monitor.analyze.text import normalize
+from monitor.analyze.tokens import Segmenter
+
+Vector = dict[str, float]
+ITEM_TERMS = 24  # strongest terms kept per item
+CENTROID_TERMS = 48  # strongest terms kept per cluster
+
+
+class Vectorizer:
+    def __init__(self, model: Model, segmenter: Segmenter, place_weights: dict[str, float],
+                 topic_weight: float) -> None:
+        """``place_weights``: profile place name → weight of its term (a town or a hospital
+        says more than the whole city)."""
+        feat = model.featurizer
+        self._idf = dict(zip(feat.words_.tolist(), feat.word_idf_.tolist(), strict=True))
+        self._segmenter = segmenter
+        self._places = place_weights
+        self._topic = topic_weight
+
+    def vector(self, title: str, body: str, places: tuple[str, ...] = (),
+               topics: tuple[str, ...] = ()) -> Vector:
+        """Unit-length vector: the strongest words (sublinear TF × IDF), "@place" terms and
+        "#topic" terms."""
+        text = normalize(f"{title}\n{body}" if title and not body.startswith(title) else body
+                         or title)
+        idf = self._idf
+        counts = Counter(w for w in make_doc(self._segmenter, text).words if w in idf)
+        weights = top({w: (1.0 + math.log(n)) * idf[w] for w, n in counts.items()}, ITEM_TERMS)
+        for place in places:
+            weights["@" + place] = self._places.get(place, 0.0)
+        for topic in topics:
+            weights["#" + topic] = self._topic
+        return unit({w: v for w, v in weights.items() if v > 0})
+
+
+def top(weights: Vector, n: int) -> Vector:
+    if len(weights) <= n:
+        return weights
+    # ties broken by the term, so the result never depends on insertion order
+    return dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+
+
+def unit(weights: Vector) -> Vector:
+    norm = math.sqrt(sum(v * v for v in weights.values()))
+    return {w: v / norm for w, v in weights.items()} if norm else {}
+
+
+def cosine(a: Vector, b: Vector) -> float:
+    """Cosine of two unit vectors."""
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(w, 0.0) for w, v in a.items())

@@ -1,0 +1,154 @@
+"""Incidents, their items, stories and the append-only timeline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, or_, select, update
+
+from monitor.incidents.engine import Changes
+from monitor.records import Incident, IncidentStatus, Item, Signal, TimelineEvent
+from monitor.store.schema import incident_items, incidents, item_stories, stage_cursors, timeline
+from monitor.store.schema import items as items_t
+from monitor.store.schema import signals as signals_t
+from monitor.store.signals import signal_of_row
+
+_JSON_FIELDS = ("topics", "keywords", "places")
+
+
+def get_cursor(conn: Connection, stage: str) -> int:
+    value = conn.execute(select(stage_cursors.c.last_item_id)
+                         .where(stage_cursors.c.stage == stage)).scalar()
+    return int(value or 0)
+
+
+def set_cursor(conn: Connection, stage: str, last_item_id: int) -> None:
+    done = conn.execute(update(stage_cursors).where(stage_cursors.c.stage == stage)
+                        .values(last_item_id=last_item_id))
+    if done.rowcount == 0:
+        conn.execute(insert(stage_cursors).values(stage=stage, last_item_id=last_item_id))
+
+
+def analysed_after(conn: Connection, last_id: int, limit: int,
+                   since: datetime | None = None) -> list[tuple[Item, Signal]]:
+    """Items with their signals, after ``last_id`` in id order (analysis goes in id order,
+    so these are exactly the ones the incident stage has not seen)."""
+    query = (select(items_t, signals_t.c.health.label("s_health"),
+                    *[c.label(f"s_{c.name}") for c in signals_t.c if c.name != "health"])
+             .join(signals_t, signals_t.c.item_id == items_t.c.id)
+             .where(items_t.c.id > last_id).order_by(items_t.c.id).limit(limit))
+    if since is not None:
+        query = query.where(items_t.c.fetched_at >= since)
+    out = []
+    for row in conn.execute(query):
+        m = row._mapping
+        item = Item(**{c.name: m[c.name] for c in items_t.c})
+        out.append((item, signal_of_row({c.name: m[f"s_{c.name}"] for c in signals_t.c})))
+    return out
+
+
+def next_incident_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(incidents.c.id))).scalar() or 0) + 1
+
+
+def apply_changes(conn: Connection, changes: Changes) -> None:
+    if changes.stories:
+        conn.execute(insert(item_stories), [{"item_id": i, "story_id": s}
+                                            for i, s in changes.stories])
+    known = set()
+    if changes.incidents:
+        ids = list(changes.incidents)
+        known = set(conn.execute(select(incidents.c.id).where(incidents.c.id.in_(ids))).scalars())
+    for incident in changes.incidents.values():
+        values = _incident_row(incident)
+        if incident.id in known:
+            conn.execute(update(incidents).where(incidents.c.id == incident.id).values(**values))
+        else:
+            conn.execute(insert(incidents).values(**values))
+    if changes.incident_items:
+        conn.execute(insert(incident_items), [
+            {"item_id": i, "incident_id": n, "added_at": at} for i, n, at in changes.incident_items])
+    for source, target in changes.moved:
+        conn.execute(update(incident_items).where(incident_items.c.incident_id == source)
+                     .values(incident_id=target))
+    if changes.timeline:
+        conn.execute(insert(timeline), [
+            {"incident_id": e.incident_id, "at": e.at, "type": e.type, "actor": e.actor,
+             "data": json.dumps(e.data, ensure_ascii=False)} for e in changes.timeline])
+
+
+def _incident_row(incident: Incident) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "id": incident.id, "status": incident.status.value, "title": incident.title,
+        "opened_at": incident.opened_at, "updated_at": incident.updated_at,
+        "first_item_id": incident.first_item_id, "first_source": incident.first_source,
+        "region": incident.region, "items": incident.items, "stories": incident.stories,
+        "sources": incident.sources, "negative_share": incident.negative_share,
+        "heat": incident.heat, "proposed_level": incident.proposed_level,
+        "level": incident.level, "parent_id": incident.parent_id,
+        "merged_into": incident.merged_into}
+    for name in _JSON_FIELDS:
+        values[name] = json.dumps(list(getattr(incident, name)), ensure_ascii=False)
+    return values
+
+
+def _incident(row: Row[Any]) -> Incident:
+    m = dict(row._mapping)
+    m["status"] = IncidentStatus(m["status"])
+    for name in _JSON_FIELDS:
+        m[name] = tuple(json.loads(m[name]))
+    return Incident(**m)
+
+
+def get_incident(conn: Connection, incident_id: int) -> Incident | None:
+    row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+    return _incident(row) if row is not None else None
+
+
+def list_incidents(conn: Connection, statuses: Sequence[IncidentStatus] | None = None
+                   ) -> list[Incident]:
+    query = select(incidents).order_by(incidents.c.id)
+    if statuses:
+        query = query.where(incidents.c.status.in_([s.value for s in statuses]))
+    return [_incident(row) for row in conn.execute(query)]
+
+
+def incident_by_item_url(conn: Connection, url: str) -> Incident | None:
+    """The incident holding an item with this URL (original or normalised), following
+    merges to the incident that absorbed it."""
+    query = (select(incident_items.c.incident_id)
+             .join(items_t, items_t.c.id == incident_items.c.item_id)
+             .where(or_(items_t.c.url == url, items_t.c.url_norm == url))
+             .order_by(incident_items.c.item_id).limit(1))
+    incident_id = conn.execute(query).scalar()
+    incident = get_incident(conn, incident_id) if incident_id is not None else None
+    while incident is not None and incident.merged_into is not None:
+        incident = get_incident(conn, incident.merged_into)
+    return incident
+
+
+def incident_items_since(conn: Connection, since: datetime) -> dict[int, int]:
+    """item id → incident id for items filed at or after ``since``."""
+    query = select(incident_items.c.item_id, incident_items.c.incident_id).join(
+        items_t, items_t.c.id == incident_items.c.item_id).where(items_t.c.fetched_at >= since)
+    return {item_id: incident_id for item_id, incident_id in conn.execute(query)}
+
+
+def dismissed_heat(conn: Connection, incident_id: int) -> float | None:
+    """The heat recorded by the latest dismissal, if that is the incident's last word."""
+    query = (select(timeline.c.data).where(timeline.c.incident_id == incident_id,
+                                           timeline.c.type == "dismissed")
+             .order_by(timeline.c.id.desc()).limit(1))
+    data = conn.execute(query).scalar()
+    return float(json.loads(data).get("heat") or 1.0) if data else None
+
+
+def timeline_after(conn: Connection, last_id: int = 0, limit: int = 10_000
+                   ) -> list[TimelineEvent]:
+    query = (select(timeline).where(timeline.c.id > last_id).order_by(timeline.c.id)
+             .limit(limit))
+    return [TimelineEvent(incident_id=r.incident_id, at=r.at, type=r.type, actor=r.actor,
+                          data=json.loads(r.data), id=r.id) for r in conn.execute(query)]

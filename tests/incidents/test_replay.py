@@ -1,0 +1,116 @@
+"""Incidents from replayed scenarios: opening, reposts, lifecycle, re-flares, determinism."""
+
+from __future__ import annotations
+
+from tests.incidents.conftest import DISPUTE, Replay, action, item, items_of, opened
+
+
+def dispute(start: float = 0, step: float = 6, prefix: str = "d") -> list[dict[str, object]]:
+    return [item(start + i * step, source, f"https://{prefix}.example/{i}", title, text)
+            for i, (source, title, text) in enumerate(DISPUTE)]
+
+
+BACKGROUND = [
+    ("news", "今年一季度全市规模以上工业增加值增长7.2%", "经济运行稳中向好，持续健康发展"),
+    ("sports", "市全民健身运动会开幕 三千名运动员参赛", "比赛场馆就在市人民医院对面"),
+    ("tech", "警惕新型电脑病毒 多家企业内网遭攻击", "安全专家提醒及时更新系统补丁"),
+    ("news", "临沧至清水河高速公路完成年度投资目标", "项目建设进展顺利"),
+    ("weibo-x", "今天的晚霞太美了 随手一拍就是壁纸", "下班路上看到的"),
+]
+
+
+async def test_fifth_related_item_opens_an_incident_and_copies_join_it(
+        run_replay: Replay) -> None:
+    copies = [item(40, "weibo-d", "https://c.example/1",
+                   "【转】凤庆县人民医院产妇死亡，家属质疑医院延误救治｜红星新闻",
+                   "家属称产妇在凤庆县人民医院生产后大出血，医院延误抢救近两个小时")]
+    background = [item(3 + i, s, f"https://b.example/{i}", t, x)
+                  for i, (s, t, x) in enumerate(BACKGROUND)]
+    records = sorted(dispute() + copies + background, key=lambda r: str(r["at"]))
+    events = await run_replay(records)
+    assert len(opened(events)) == 1
+    incident = opened(events)[0]
+    assert incident["at"] == str(records[0]["at"]).replace("08:00:00", "08:24:00")
+    assert incident["region"] == "凤庆县"
+    assert "medical_dispute" in incident["topics"]
+    urls = items_of(events, incident["incident"])
+    assert set(urls) == {f"https://d.example/{i}" for i in range(6)} | {"https://c.example/1"}
+    copy = next(e for e in events if e.get("url") == "https://c.example/1")
+    assert copy["repost"] is True
+    assert copy["story"] == 1
+    levels = [e for e in events if e["type"] == "level_proposed"]
+    assert levels
+    assert levels[0]["level"] == "IV"
+    assert "items from" in levels[0]["reasons"]
+
+
+async def test_neutral_news_told_many_times_opens_nothing(run_replay: Replay) -> None:
+    good = [("lincang-daily", "临沧启动农村妇女两癌免费筛查 今年覆盖5万人"),
+            ("yunnan-net", "临沧市为农村妇女免费开展宫颈癌乳腺癌筛查"),
+            ("toutiao", "好消息！临沧农村妇女可免费做两癌筛查"),
+            ("weibo-a", "临沧两癌免费筛查启动，符合条件的农村妇女可到乡镇卫生院预约"),
+            ("thepaper", "临沧市启动农村适龄妇女两癌免费筛查项目"),
+            ("weibo-b", "转发：临沧农村妇女两癌免费筛查开始预约啦")]
+    events = await run_replay([item(i * 5, s, f"https://g.example/{i}", t, t)
+                               for i, (s, t) in enumerate(good)])
+    assert opened(events) == []
+
+
+async def test_lifecycle_and_reflare(run_replay: Replay) -> None:
+    first = "https://d.example/0"
+    records = [
+        *dispute(),
+        action(60, "ack", first),
+        action(70, "confirm", first, level="II"),
+        action(120, "milestone", first, kind="authoritative_release",
+               url="https://wjw.example/1"),
+        action(300, "close", first),
+        *dispute(start=600, prefix="r"),
+    ]
+    events = await run_replay(records)
+    kinds = [(e["type"], e["incident"]) for e in events
+             if e["type"] in ("opened", "acknowledged", "confirmed", "milestone", "closed")]
+    assert kinds == [("opened", 1), ("acknowledged", 1), ("confirmed", 1), ("milestone", 1),
+                     ("closed", 1), ("opened", 2)]
+    confirmed = next(e for e in events if e["type"] == "confirmed")
+    assert confirmed["level"] == "II"
+    assert confirmed["actor"] == "值班员甲"
+    milestone = next(e for e in events if e["type"] == "milestone")
+    assert milestone["status"] == "responding"
+    assert opened(events)[1]["reflare_of"] == 1
+
+
+async def test_dismissed_incident_returns_only_past_the_margin(run_replay: Replay) -> None:
+    first = "https://d.example/0"
+    more = [item(120 + i, f"src-{i}", f"https://m.example/{i}", f"凤庆县人民医院产妇死亡 第{i}条追问",
+                 "凤庆县人民医院产妇死亡，家属质疑医院延误救治，网友要求彻查") for i in range(40)]
+    events = await run_replay([*dispute(), action(50, "dismiss", first), *more])
+    dismissed = next(e for e in events if e["type"] == "dismissed")
+    back = [e for e in events if e["type"] == "resurfaced"]
+    assert len(back) == 1
+    assert back[0]["heat"] >= dismissed["comes_back_at_heat"]
+    added_before = [e for e in events if e["type"] == "item_added"
+                    and e["at"] < back[0]["at"]]
+    assert len(added_before) > 6  # it kept collecting items while dismissed
+
+
+async def test_same_file_twice_gives_the_same_timeline(run_replay: Replay) -> None:
+    records = [*dispute(), action(60, "ack", "https://d.example/0")]
+    assert await run_replay(records) == await run_replay(records)
+
+
+async def test_bad_lines_are_reported_and_the_rest_replayed(run_replay: Replay) -> None:
+    records: list[object] = [
+        *dispute()[:3], "not json", {"type": "item", "at": "soon"},
+        {"type": "action", "at": "2026-03-02T09:00:00+08:00", "action": "approve",
+         "item_url": "x"},
+        *dispute()[3:],
+        action(90, "ack", "https://nowhere.example/1"),
+    ]
+    events = await run_replay(records)  # type: ignore[arg-type]
+    assert len(opened(events)) == 1
+    errors = events[-1]["errors"]
+    assert errors[0].startswith("line 4: not JSON")
+    assert "line 5: 'at' is not an ISO 8601 time" in errors[1]
+    assert "line 6: unknown action 'approve'" in errors[2]
+    assert "no incident holds an item with URL https://nowhere.example/1" in errors[3]
