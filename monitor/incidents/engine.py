@@ -25,6 +25,10 @@ from monitor.incidents.vectors import CENTROID_TERMS, Vector, Vectorizer, cosine
 from monitor.records import Incident, IncidentStatus, Item, Signal, TimelineEvent
 
 INDEX_TERMS = 8  # a cluster is found through its strongest terms
+# A term shared by more live clusters than this (a common word, the city's name) narrows
+# nothing down; the candidates come from the rarer terms.
+POSTING_LIMIT = 64
+CANDIDATES = 24  # clusters compared with each item at most
 DESCRIBE = 300  # items read to pick an incident's title, topics and places
 SYSTEM = "system"
 BACKFILL_LIMIT = timedelta(days=7)
@@ -68,10 +72,7 @@ class Cluster:
     incident: Incident | None = None
     parent_id: int | None = None  # the closed incident this cluster re-flares
     dismissed_heat: float | None = None
-
-    @property
-    def norm(self) -> float:
-        return sum(v * v for v in self.centroid.values()) ** 0.5 or 1.0
+    norm: float = 1.0  # of the centroid, kept up to date by the engine
 
     def similarity(self, vector: Vector) -> float:
         return cosine(vector, self.centroid) / self.norm
@@ -167,8 +168,11 @@ class Engine:
                     not member.places or set(member.places) & _places(cluster)):
                 return cluster, None
         scored = []
-        for key in sorted({k for t in _index_terms(member.vector)
-                           for k in self._index.get(t, ())}):
+        postings = [self._index.get(t, ()) for t in _index_terms(member.vector)]
+        shared = Counter(k for keys in postings if len(keys) <= POSTING_LIMIT for k in keys)
+        # the clusters sharing the most strong terms; ties by age, so the order is fixed
+        for key in sorted(k for k, _ in sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))
+                          [:CANDIDATES]):
             cluster = self.clusters[key]
             score = cluster.similarity(member.vector)
             if score >= self.settings.cluster.similarity:
@@ -201,6 +205,7 @@ class Engine:
         for term, value in member.vector.items():
             cluster.centroid[term] = cluster.centroid.get(term, 0.0) + value
         cluster.centroid = top(cluster.centroid, CENTROID_TERMS)
+        cluster.norm = sum(v * v for v in cluster.centroid.values()) ** 0.5 or 1.0
         new_terms = _index_terms(cluster.centroid)
         for term in old_terms - new_terms:
             self._index[term].discard(cluster.key)
@@ -453,10 +458,9 @@ class Engine:
 
 
 def _index_terms(vector: Vector) -> set[str]:
-    """The terms a cluster is found by: its strongest words and every place it names (topic
-    terms are shared by too many clusters to narrow anything down)."""
-    words = {t: v for t, v in vector.items() if t[0] != "#"}
-    return set(top(words, INDEX_TERMS)) | {t for t in vector if t[0] == "@"}
+    """The terms a cluster is found by: its strongest words and places (topic terms are
+    shared by too many clusters to narrow anything down)."""
+    return set(top({t: v for t, v in vector.items() if t[0] != "#"}, INDEX_TERMS))
 
 
 def _unit(vector: Vector) -> Vector:

@@ -32,7 +32,7 @@ from monitor.store.items import insert_new
 log = logging.getLogger(__name__)
 ACTIONS = {"ack", "milestone", "confirm", "dismiss", "close"}
 MILESTONES = {"authoritative_release", "press_conference", "follow_up", "internal_report"}
-BATCH_S = 60
+BATCH_S = 300  # scenario seconds per batch; event times come from the items
 BATCH_ITEMS = 1000
 
 

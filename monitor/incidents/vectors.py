@@ -58,7 +58,5 @@ def unit(weights: Vector) -> Vector:
 
 
 def cosine(a: Vector, b: Vector) -> float:
-    """Cosine of two unit vectors."""
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b.get(w, 0.0) for w, v in a.items())
+    """Dot product (the cosine, for unit vectors); the key intersection runs in C."""
+    return sum(a[w] * b[w] for w in a.keys() & b.keys())

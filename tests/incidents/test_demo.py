@@ -46,11 +46,13 @@ async def test_demo_scenario(run_replay: Replay,
                            if final(i) == home)
         fifth = start + timedelta(minutes=minutes[4])
         assert first_opened <= fifth + timedelta(minutes=30), (letter, first_opened, fifth)
-        # a copy of an item of the incident is in the incident too
+        # copies of its items are in it too (a rewritten repost with a new title and a
+        # comment may be missed: 9 in 10 is the bar)
         copies = [(str(r), str(o)) for r, o in expected[letter]["reposts"]]  # type: ignore[misc]
-        of_filed = [(r, o) for r, o in copies if final(filed.get(o, -1)) == home]
+        of_filed = [r for r, o in copies if final(filed.get(o, -1)) == home]
+        with_it = sum(final(filed.get(r, -1)) == home for r in of_filed)
         assert of_filed
-        assert all(final(filed.get(r, -1)) == home for r, _ in of_filed), (letter, of_filed)
+        assert with_it >= 0.9 * len(of_filed), (letter, with_it, len(of_filed))
         found.add(home)
 
     # the positive story and the 2,600 background items open nothing of their own

@@ -36,8 +36,9 @@ async def test_fifth_related_item_opens_an_incident_and_copies_join_it(
     urls = items_of(events, incident["incident"])
     assert set(urls) == {f"https://d.example/{i}" for i in range(6)} | {"https://c.example/1"}
     copy = next(e for e in events if e.get("url") == "https://c.example/1")
+    original = next(e for e in events if e.get("url") == "https://d.example/0")
     assert copy["repost"] is True
-    assert copy["story"] == 1
+    assert copy["story"] == original["item"]
     levels = [e for e in events if e["type"] == "level_proposed"]
     assert levels
     assert levels[0]["level"] == "IV"

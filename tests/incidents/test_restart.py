@@ -1,0 +1,56 @@
+"""A restart loses nothing and repeats nothing: the engine is rebuilt from the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from monitor.analyze.analyzer import Analyzer
+from monitor.analyze.stage import AnalysisStage
+from monitor.clock import SimClock
+from monitor.incidents import make_engine
+from monitor.incidents.replay import parse
+from monitor.incidents.settings import load_incident_settings
+from monitor.incidents.stage import IncidentStage
+from monitor.records import Item
+from monitor.store import Store
+from monitor.store.incidents import list_incidents, timeline_after
+from monitor.store.items import insert_new
+from tests.incidents.conftest import DISPUTE, START, item
+
+
+def dispute_items() -> list[Item]:
+    records = [item(i * 6, source, f"https://d.example/{i}", title, text)
+               for i, (source, title, text) in enumerate(DISPUTE)]
+    steps = list(parse(json.dumps(r, ensure_ascii=False) for r in records))
+    return [s.item for s in steps if not isinstance(s, Exception) and s.item is not None]
+
+
+async def feed(store: Store, analyzer: Analyzer, clock: SimClock, items: list[Item]) -> None:
+    """What a fresh process does: restore, then take the new items."""
+    incidents = IncidentStage(store, make_engine(analyzer, load_incident_settings()), clock)
+    for one in items:
+        clock.advance((one.fetched_at - clock.now()).total_seconds())
+        await store.run(lambda c, x=one: insert_new(c, x.source, [x], x.fetched_at))
+    await AnalysisStage(store, analyzer, clock).analyse_pending()
+    await incidents.process_pending()
+
+
+async def test_a_restart_continues_the_incident(tmp_path: Path, analyzer: Analyzer) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    clock = SimClock(START)
+    items = dispute_items()
+    try:
+        await feed(store, analyzer, clock, items[:5])  # the fifth item opens the incident
+        first = await store.run(list_incidents)
+        assert [i.items for i in first] == [5]
+        await feed(store, analyzer, clock, items[5:])  # a new process, same store
+        await feed(store, analyzer, clock, [])  # and another one with nothing new
+        after = await store.run(list_incidents)
+        events = await store.run(lambda c: timeline_after(c))
+    finally:
+        store.close()
+    assert [(i.id, i.items) for i in after] == [(1, 6)]
+    assert [e.type for e in events].count("opened") == 1
+    added = [e.data["item"] for e in events if e.type == "item_added"]
+    assert sorted(added) == list(range(1, 7))  # every item once
