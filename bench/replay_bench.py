@@ -1,8 +1,9 @@
 """Replay benchmark: a long scenario through the whole pipeline (store, analysis, stories,
 clustering, heat, timeline) on the simulated clock, in one process.
 
-The scenario is generated on the fly and never held in memory: corpus texts from 30 sources
-at --per-day items a day (a city-level stream), one in ten reposted by a second source, and
+The scenario is generated on the fly and never held in memory: texts spliced from corpus texts
+(30 % health-related) from 30 sources at --per-day items a day (a city-level stream), one in ten
+with a media suffix on its title, and
 the demo's incidents replayed every two days at shifted times, so clustering, merging and
 level proposals have real work. Prints items per second and RSS every 100,000 items, so that
 a run past the 72-hour windows shows whether memory stays flat.
@@ -39,12 +40,15 @@ from monitor.store import Store
 CORPUS = PROJECT_DIR / "models" / "corpus"
 INCIDENTS = PROJECT_DIR / "monitor" / "demo" / "incidents.jsonl"
 SOURCES = [f"source-{n:02d}" for n in range(30)]
+HEALTH_SHARE = 0.3  # of the background; a city's general and social feeds are mostly other news
 
 
 def scenario(count: int, per_day: int) -> Iterator[str]:
     rng = random.Random(7)  # noqa: S311  (a reproducible scenario, not a secret)
-    texts = [json.loads(line)["text"] for path in sorted(CORPUS.glob("*.jsonl"))
-             for line in path.read_text(encoding="utf-8").splitlines()]
+    records = [json.loads(line) for path in sorted(CORPUS.glob("*.jsonl"))
+               for line in path.read_text(encoding="utf-8").splitlines()]
+    health = [r["text"] for r in records if r["health"]]
+    other = [r["text"] for r in records if not r["health"]]
     bursts = [json.loads(line) for line in INCIDENTS.read_text(encoding="utf-8").splitlines()]
     gap = 86400 / per_day
     burst_at, burst_round, queue = 0.0, 0, list(bursts)
@@ -63,6 +67,7 @@ def scenario(count: int, per_day: int) -> Iterator[str]:
                 continue
         # a new text from the sentences of two corpus texts, so that the stream does not
         # repeat itself: a real city's stream is mostly distinct, unrelated items
+        texts = health if rng.random() < HEALTH_SHARE else other
         first, second = rng.choice(texts), rng.choice(texts)
         text = first.split("。")[0] + "。" + "。".join(second.split("。")[1:])
         source = rng.choice(SOURCES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -21,6 +22,7 @@ from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage
 from monitor.records import FetchStatus
 from monitor.store import Store
+from monitor.store.incidents import list_incidents
 from monitor.store.signals import backlog
 from monitor.store.sources import all_health
 
@@ -31,16 +33,20 @@ INCIDENTS = web.AppKey("incidents", IncidentStage)
 SOURCES = web.AppKey("sources", SourceList)
 
 
-def build_app(settings: Settings, clock: Clock | None = None,
-              poll: bool = True) -> web.Application:
+def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
+              sources: SourceList | None = None) -> web.Application:
     """Everything the service runs, owned by the app's cleanup context so that Ctrl-C or
-    SIGTERM stops the pollers, lets the store finish its transaction and closes the session."""
-    sources = load_sources(settings.sources_path)  # a bad file fails before anything starts
+    SIGTERM stops the pollers, lets the store finish its transaction and closes the session.
+    ``sources`` replaces the sources file (the demo serves its own feeds)."""
+    given = sources
+    # a bad file fails before anything starts
+    sources = sources or load_sources(settings.sources_path)
     analyzer = load_analyzer(settings.profile_path, settings.plans_path, settings.models_dir)
     incident_settings = load_incident_settings(settings.incidents_path)
     app = web.Application()
     app[SOURCES] = sources
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/incidents", incidents_json)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         store = Store(settings.database_url)
@@ -66,8 +72,9 @@ def build_app(settings: Settings, clock: Clock | None = None,
         if poll:
             tasks.append(asyncio.create_task(poller.run(sources.sources), name="pollers"))
         enabled = sum(s.enabled for s in sources.sources)
+        origin = settings.sources_path if given is None else "the caller"
         log.info("started: %d sources (%d enabled) from %s, database %s", len(sources.sources),
-                 enabled, settings.sources_path, _safe_url(settings.database_url))
+                 enabled, origin, _safe_url(settings.database_url))
         log.info("analysis: model %s, %d watch plans from %s, profile %s",
                  analyzer.model.ident, len(analyzer.plans.plans), settings.plans_path,
                  settings.profile_path)
@@ -111,3 +118,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 
+
+
+async def incidents_json(request: web.Request) -> web.Response:
+    """The incidents, newest first, as JSON (the dashboard comes later)."""
+    rows = await request.app[STORE].run(list_incidents)
+    return web.json_response([
+        {"id": i.id, "status": i.status.value, "title": i.title, "level": i.level,
+         "proposed_level": i.proposed_level, "heat": i.heat, "items": i.items,
+         "sources": i.sources, "topics": list(i.topics), "region": i.region,
+         "opened_at": i.opened_at.isoformat(), "updated_at": i.updated_at.isoformat(),
+         "parent_id": i.parent_id, "merged_into": i.merged_into}
+        for i in reversed(rows)], dumps=lambda v: json.dumps(v, ensure_ascii=False))

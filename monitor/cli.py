@@ -85,6 +85,32 @@ def run(config: Path | None, db: str | None, sources: Path | None, host: str | N
 
 
 @main.command()
+@_config
+@click.option("--db", "db", metavar="URL",
+              help="Database URL (default: a fresh temporary database).")
+@click.option("--speed", type=click.FloatRange(1, 10_000), default=288.0, show_default=True,
+              help="How much faster than real time the scenario runs (288: 48 h in 10 min).")
+@click.option("--port", type=int, help="Port for the service (default from settings: 8080).")
+@_errors_to_exit
+def demo(config: Path | None, db: str | None, speed: float, port: int | None) -> None:
+    """Run the service on the bundled 48-hour scenario, served by a local feed server on an
+    accelerated clock; no network needed."""
+    import tempfile
+
+    from aiohttp import web
+
+    from monitor.demo.serve import demo_app
+
+    _logging(logging.INFO)
+    with tempfile.TemporaryDirectory(prefix="monitor-demo-") as scratch:
+        settings = load_settings(config, database=db or f"sqlite:///{Path(scratch) / 'demo.db'}")
+        if port is not None:
+            settings = replace(settings, web=settings.web.model_copy(update={"port": port}))
+        web.run_app(demo_app(settings, speed), host="127.0.0.1", port=0,
+                    print=lambda text: None, handle_signals=True)
+
+
+@main.command()
 @click.option("--once", is_flag=True, required=True,
               help="Poll every enabled source once and exit (required; `monitor run` polls "
                    "continuously).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -46,3 +47,21 @@ class SimClock:
 
 def utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC)
+
+
+class AcceleratedClock:
+    """Wall time sped up ``speed`` times from ``start``: the demo lives 48 hours in minutes,
+    with every component running as in production."""
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        if start.tzinfo is None or speed <= 0:
+            raise ValueError("AcceleratedClock needs an aware start and a positive speed")
+        self._start = start
+        self._origin = time.monotonic()
+        self.speed = speed
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / self.speed)

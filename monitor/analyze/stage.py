@@ -33,6 +33,9 @@ class AnalysisStage:
         self.clock = clock
         self._wake = asyncio.Event()
         self.on_analysed: Callable[[], None] | None = None  # the next stage's wake-up
+        # Every item up to this id has a signal (analysis goes in id order), so the query for
+        # waiting items need not walk the whole table again.
+        self._done_up_to = 0
 
     def wake(self) -> None:
         """New items were stored."""
@@ -42,13 +45,15 @@ class AnalysisStage:
         """Analyse everything that waits; returns how many items were analysed."""
         total = 0
         while True:
-            items = await self.store.run(lambda c: unanalysed(c, self.BATCH))
+            items = await self.store.run(
+                partial(unanalysed, limit=self.BATCH, after=self._done_up_to))
             if not items:
                 return total
             signals = self.analyzer.analyze([(i.title, plain_text(i.summary)) for i in items])
             stamped = [replace(s, item_id=i.id) for i, s in zip(items, signals, strict=True)]
             now = self.clock.now()
             await self.store.run(partial(put_signals, signals=stamped, now=now))
+            self._done_up_to = items[-1].id or self._done_up_to
             total += len(items)
             if self.on_analysed is not None:
                 self.on_analysed()

@@ -30,6 +30,8 @@ INDEX_TERMS = 8  # a cluster is found through its strongest terms
 POSTING_LIMIT = 64
 CANDIDATES = 24  # clusters compared with each item at most
 DESCRIBE = 300  # items read to pick an incident's title, topics and places
+KEEP_MEMBERS = 400  # items a cluster remembers in detail; older ones live on in its sums
+MEMBER_TERMS = 8  # terms remembered per item, to choose the most representative one
 SYSTEM = "system"
 BACKFILL_LIMIT = timedelta(days=7)
 LIVE = (IncidentStatus.OPEN, IncidentStatus.CONFIRMED, IncidentStatus.RESPONDING,
@@ -64,7 +66,8 @@ class Member:
 class Cluster:
     key: int
     centroid: Vector = field(default_factory=dict)  # sum of member vectors, strongest terms
-    members: list[Member] = field(default_factory=list)
+    members: list[Member] = field(default_factory=list)  # the latest KEEP_MEMBERS or so
+    count: int = 0  # every item it ever took, reposts included
     stories: set[int] = field(default_factory=set)
     filed: set[int] = field(default_factory=set)  # item ids filed under its incident
     heat: HeatState = field(default_factory=HeatState)
@@ -201,8 +204,20 @@ class Engine:
         return cluster
 
     def _join(self, cluster: Cluster, member: Member) -> None:
+        self._add_to_centroid(cluster, member.vector)
+        cluster.members.append(replace(member, vector=top(member.vector, MEMBER_TERMS)))
+        if len(cluster.members) > 2 * KEEP_MEMBERS:
+            cluster.members = cluster.members[-KEEP_MEMBERS:]
+        cluster.count += 1
+        cluster.stories.add(member.story_id)
+        cluster.heat.add(member.at, member.weight, member.negative, member.source,
+                         self.settings.heat.half_life)
+        self._touch(cluster, member.at)
+        self._by_story.setdefault(member.story_id, cluster.key)
+
+    def _add_to_centroid(self, cluster: Cluster, vector: Vector) -> None:
         old_terms = _index_terms(cluster.centroid)
-        for term, value in member.vector.items():
+        for term, value in vector.items():
             cluster.centroid[term] = cluster.centroid.get(term, 0.0) + value
         cluster.centroid = top(cluster.centroid, CENTROID_TERMS)
         cluster.norm = sum(v * v for v in cluster.centroid.values()) ** 0.5 or 1.0
@@ -213,14 +228,11 @@ class Engine:
                 del self._index[term]
         for term in new_terms - old_terms:
             self._index.setdefault(term, set()).add(cluster.key)
-        cluster.members.append(member)
-        cluster.stories.add(member.story_id)
-        cluster.heat.add(member.at, member.weight, member.negative, member.source,
-                         self.settings.heat.half_life)
-        if member.at > cluster.last_at:
-            cluster.last_at = member.at
-            heapq.heappush(self._expiry, (member.at, cluster.key))
-        self._by_story.setdefault(member.story_id, cluster.key)
+
+    def _touch(self, cluster: Cluster, at: float) -> None:
+        if at > cluster.last_at:
+            cluster.last_at = at
+            heapq.heappush(self._expiry, (at, cluster.key))
 
     def _forget(self, now: float) -> None:
         horizon = now - self.settings.cluster.window
@@ -240,9 +252,9 @@ class Engine:
         del self.clusters[cluster.key]
         if cluster.incident is not None:
             self._by_incident.pop(cluster.incident.id, None)
-        for member in cluster.members:
-            if self._by_story.get(member.story_id) == cluster.key:
-                del self._by_story[member.story_id]
+        for story in cluster.stories:
+            if self._by_story.get(story) == cluster.key:
+                del self._by_story[story]
 
     # --- incidents ------------------------------------------------------------------------------
 
@@ -268,7 +280,7 @@ class Engine:
         data: dict[str, object] = {
             "title": cluster.incident.title, "topics": list(cluster.incident.topics),
             "keywords": list(cluster.incident.keywords), "region": cluster.incident.region,
-            "first_source": first.source, "items": len(cluster.members), "reasons": reading.reasons}
+            "first_source": first.source, "items": cluster.count, "reasons": reading.reasons}
         if cluster.parent_id is not None:
             data["reflare_of"] = cluster.parent_id
         changes.event(cluster.incident, now, "opened", **data)
@@ -300,7 +312,7 @@ class Engine:
             keywords=tuple(top(cluster.centroid, 5)),
             places=tuple(p for p, _ in places.most_common(5)),
             region=regions.most_common(1)[0][0] if regions else None,
-            items=len(cluster.members), stories=len(cluster.stories),
+            items=cluster.count, stories=len(cluster.stories),
             sources=len(heat.sources), negative_share=round(heat.negative_share, 3))
 
     def _reading(self, cluster: Cluster, now: datetime) -> Reading:
@@ -339,8 +351,15 @@ class Engine:
                                            or other.incident.id < keep.incident.id):
             keep, other = other, keep
         self._drop(other)
-        for member in other.members:
-            self._join(keep, member)
+        self._add_to_centroid(keep, other.centroid)
+        keep.members = sorted(keep.members + other.members,
+                              key=lambda m: (m.at, m.item_id))[-2 * KEEP_MEMBERS:]
+        keep.count += other.count
+        keep.stories |= other.stories
+        for story in other.stories:
+            self._by_story.setdefault(story, keep.key)
+        keep.heat.absorb(other.heat, self.settings.heat.half_life)
+        self._touch(keep, other.last_at)
         keep.filed |= other.filed
         if keep.incident is not None:
             if other.incident is not None:
@@ -350,7 +369,7 @@ class Engine:
                 changes.incidents[absorbed.id] = absorbed
                 changes.moved.append((absorbed.id, keep.incident.id))
                 changes.event(keep.incident, now, "absorbed", from_incident=absorbed.id,
-                              items=len(other.members))
+                              items=other.count)
             else:
                 for member in other.members:
                     self._file(keep, member, now, changes)

@@ -84,6 +84,17 @@ class HeatState:
         self.sources.add(source)
         self.recent.append(at)
 
+    def absorb(self, other: HeatState, half_life: float) -> None:
+        """Add another cluster's figures (two clusters merging)."""
+        now = max(self.at, other.at)
+        self.decay_to(now, half_life)
+        other.decay_to(now, half_life)
+        self.decayed += other.decayed
+        self.items += other.items
+        self.negative_sum += other.negative_sum
+        self.sources |= other.sources
+        self.recent = deque(sorted([*self.recent, *other.recent]))
+
     def decay_to(self, now: float, half_life: float) -> None:
         if now > self.at:
             self.decayed *= 2 ** (-(now - self.at) / half_life)

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import groupby
 from typing import Any
 
 from monitor.analyze.stage import AnalysisStage
@@ -27,7 +26,7 @@ from monitor.incidents.stage import IncidentStage
 from monitor.records import Item, TimelineEvent
 from monitor.store import Store
 from monitor.store.incidents import timeline_after
-from monitor.store.items import insert_new
+from monitor.store.items import insert_items
 
 log = logging.getLogger(__name__)
 ACTIONS = {"ack", "milestone", "confirm", "dismiss", "close"}
@@ -212,7 +211,4 @@ async def replay(lines: Iterable[str], store: Store, analysis: AnalysisStage,
 
 
 def _store_items(conn: Any, batch: list[Item]) -> None:
-    # grouped by source, as one fetch of each source would store them
-    for source, group in groupby(sorted(batch, key=lambda i: i.source), key=lambda i: i.source):
-        items = list(group)
-        insert_new(conn, source, items, max(i.fetched_at for i in items))
+    insert_items(conn, batch, max(i.fetched_at for i in batch))

@@ -26,7 +26,7 @@ class Relevant(_Strict):
 class NearDuplicate(_Strict):
     containment: float = Field(default=0.6, gt=0, le=1)
     candidates: float = Field(default=0.2, gt=0, lt=1)
-    window: Duration = 72 * 3600
+    window: Duration = 24 * 3600
 
 
 class Cluster(_Strict):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Connection, and_, func, insert, or_, select
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from monitor.records import Item
 from monitor.store.schema import items as t
@@ -30,58 +30,90 @@ def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
 
 
 def insert_new(conn: Connection, source: str, batch: Sequence[Item], now: datetime) -> InsertResult:
-    """Store the items of one fetch of ``source`` that are not stored yet.
+    """Store the items of one fetch of ``source`` that are not stored yet (see insert_items)."""
+    if any(item.source != source for item in batch):
+        raise ValueError(f"insert_new({source!r}) was given items of another source")
+    return insert_items(conn, batch, now)
 
-    Within the source an item is known by its identity (GUID, URL or hash) or by its content
+
+def insert_items(conn: Connection, batch: Sequence[Item], now: datetime) -> InsertResult:
+    """Store the items not stored yet, in the order given, whatever their sources.
+
+    Within its source an item is known by its identity (GUID, URL or hash) or by its content
     hash. Across sources the same normalised URL, or the same normalised title within seven
-    days, makes it a repost of the first such item: stored and linked, never dropped."""
-    known_idents: set[str] = set()
-    known_hashes: set[str] = set()
+    days, makes it a repost of the first such item, stored earlier or earlier in this batch:
+    stored and linked, never dropped."""
+    known: set[tuple[str, str]] = set()  # (source, "i:" ident) and (source, "h:" hash)
     for chunk in _chunks(batch):
-        rows = conn.execute(select(t.c.ident, t.c.content_hash).where(
-            t.c.source == source,
+        rows = conn.execute(select(t.c.source, t.c.ident, t.c.content_hash).where(
+            t.c.source.in_({i.source for i in chunk}),
             or_(t.c.ident.in_([i.ident for i in chunk]),
                 t.c.content_hash.in_([i.content_hash for i in chunk])))).all()
-        known_idents.update(r.ident for r in rows)
-        known_hashes.update(r.content_hash for r in rows)
+        for row in rows:
+            known.update(((row.source, "i:" + row.ident), (row.source, "h:" + row.content_hash)))
     fresh: list[Item] = []
     for item in batch:
-        if item.ident in known_idents or item.content_hash in known_hashes:
+        keys = ((item.source, "i:" + item.ident), (item.source, "h:" + item.content_hash))
+        if keys[0] in known or keys[1] in known:
             continue
-        known_idents.add(item.ident)
-        known_hashes.add(item.content_hash)
+        known.update(keys)
         fresh.append(item)
-    roots = _repost_roots(conn, source, fresh, now)
-    linked = [replace(item, repost_of=roots.get(("u", item.url_norm))
-                      or roots.get(("t", item.title_norm))) for item in fresh]
+    roots = _repost_roots(conn, fresh, now)
     stored: list[Item] = []
-    if linked:
+    if fresh:
         query = insert(t).returning(t.c.id, sort_by_parameter_order=True)
-        ids = conn.execute(query, [_row(item) for item in linked]).scalars().all()
-        stored = [replace(item, id=new_id) for item, new_id in zip(linked, ids, strict=True)]
+        ids = conn.execute(query, [_row(item) for item in fresh]).scalars().all()
+        stored = [replace(item, id=new_id) for item, new_id in zip(fresh, ids, strict=True)]
+    stored = _link_reposts(conn, stored, roots)
     reposts = sum(item.repost_of is not None for item in stored)
     return InsertResult(new=stored, reposts=reposts, known=len(batch) - len(fresh))
 
 
-def _repost_roots(conn: Connection, source: str, fresh: Sequence[Item],
-                  now: datetime) -> dict[tuple[str, str], int]:
-    """The first item of another source with the same URL or title key, by key."""
-    roots: dict[tuple[str, str], int] = {}
+# (kind, key) → [(source, root id)], kind "u" for normalised URLs and "t" for titles
+Roots = dict[tuple[str, str], list[tuple[str, int]]]
+
+
+def _repost_roots(conn: Connection, fresh: Sequence[Item], now: datetime) -> Roots:
+    """For every URL and title key of the batch, the first item of each source holding it."""
+    roots: Roots = {}
     urls = sorted({i.url_norm for i in fresh if i.url_norm})
     titles = sorted({i.title_norm for i in fresh if i.title_norm})
-    root_id = func.coalesce(t.c.repost_of, t.c.id)
+    root_id = func.min(func.coalesce(t.c.repost_of, t.c.id))
     for chunk in _chunks(urls):
-        query = (select(t.c.url_norm, func.min(root_id))
-                 .where(t.c.source != source, t.c.url_norm.in_(chunk)).group_by(t.c.url_norm))
-        roots.update((("u", key), first) for key, first in conn.execute(query).all())
+        query = (select(t.c.url_norm, t.c.source, root_id)
+                 .where(t.c.url_norm.in_(chunk)).group_by(t.c.url_norm, t.c.source))
+        for key, source, first in conn.execute(query).all():
+            roots.setdefault(("u", key), []).append((source, first))
     since = now - REPOST_TITLE_WINDOW
     for chunk in _chunks(titles):
-        query = (select(t.c.title_norm, func.min(root_id))
-                 .where(and_(t.c.source != source, t.c.title_norm.in_(chunk),
-                             t.c.fetched_at >= since))
-                 .group_by(t.c.title_norm))
-        roots.update((("t", key), first) for key, first in conn.execute(query).all())
+        query = (select(t.c.title_norm, t.c.source, root_id)
+                 .where(and_(t.c.title_norm.in_(chunk), t.c.fetched_at >= since))
+                 .group_by(t.c.title_norm, t.c.source))
+        for key, source, first in conn.execute(query).all():
+            roots.setdefault(("t", key), []).append((source, first))
     return roots
+
+
+def _link_reposts(conn: Connection, stored: list[Item], roots: Roots) -> list[Item]:
+    """Link each new item to the first item of another source with its URL or title, that
+    item being stored before or earlier in this batch."""
+    linked = []
+    links = []
+    for item in stored:
+        keys = [("u", item.url_norm)] if item.url_norm else []
+        keys += [("t", item.title_norm)] if item.title_norm else []
+        first = min((root for key in keys for source, root in roots.get(key, ())
+                     if source != item.source), default=None)
+        if first is not None and item.id is not None:
+            item = replace(item, repost_of=first)
+            links.append({"item_id": item.id, "root": first})
+        for key in keys:
+            roots.setdefault(key, []).append((item.source, item.repost_of or item.id or 0))
+        linked.append(item)
+    if links:
+        conn.execute(update(t).where(t.c.id == bindparam("item_id"))
+                     .values(repost_of=bindparam("root")), links)
+    return linked
 
 
 def _row(item: Item) -> dict[str, object]:

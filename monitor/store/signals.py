@@ -15,10 +15,11 @@ from monitor.store.schema import items as items_t
 from monitor.store.schema import signals as t
 
 
-def unanalysed(conn: Connection, limit: int) -> list[Item]:
-    """Items without a signal, oldest first."""
+def unanalysed(conn: Connection, limit: int, after: int = 0) -> list[Item]:
+    """Items without a signal, oldest first; ``after``: an id below which all are analysed."""
     query = (select(items_t).outerjoin(t, t.c.item_id == items_t.c.id)
-             .where(t.c.item_id.is_(None)).order_by(items_t.c.id).limit(limit))
+             .where(t.c.item_id.is_(None), items_t.c.id > after)
+             .order_by(items_t.c.id).limit(limit))
     return [Item(**row._mapping) for row in conn.execute(query)]
 
 
