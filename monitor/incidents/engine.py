@@ -328,7 +328,15 @@ class Engine:
         if incident is None:
             return
         reading = reading or self._reading(cluster, now)
-        incident = replace(self._describe(cluster, incident, now), heat=reading.heat)
+        # the description (title, topics, places) settles quickly; refresh it while the
+        # incident is young and then every tenth item, the figures every time
+        if cluster.count <= 20 or cluster.count % 10 == 0 or incident.items == 0:
+            incident = self._describe(cluster, incident, now)
+        else:
+            incident = replace(incident, updated_at=now, items=cluster.count,
+                               stories=len(cluster.stories), sources=len(cluster.heat.sources),
+                               negative_share=round(cluster.heat.negative_share, 3))
+        incident = replace(incident, heat=reading.heat)
         if reading.level != incident.proposed_level and incident.status in LIVE:
             changes.event(incident, now, "level_proposed", level=reading.level,
                           previous=incident.proposed_level, heat=reading.heat,
@@ -392,21 +400,22 @@ class Engine:
 
     def _merge_incidents(self, now: datetime, changes: Changes) -> None:
         """Two live incidents often start as two threads of one event (the parents' posts and
-        the official notice); once their centroids come close they become one."""
-        merged = True
-        while merged:
-            merged = False
-            live = [self.clusters[k] for k in sorted(self._by_incident.values())
-                    if self._accepts(self.clusters[k])]
-            for i, first in enumerate(live):
-                unit = _unit(first.centroid)
-                for second in live[i + 1:]:
-                    if second.similarity(unit) >= self.settings.cluster.merge_similarity:
-                        self._merge(first, second, now, changes)
-                        merged = True
-                        break
-                if merged:
-                    break
+        the official notice); once their centroids come close they become one. Only incidents
+        that share a strong term are compared."""
+        for key in sorted(self._by_incident.values()):
+            first = self.clusters.get(key)
+            if first is None or first.incident is None or not self._accepts(first):
+                continue
+            unit = _unit(first.centroid)
+            others = sorted({k for t in _index_terms(first.centroid)
+                             for k in self._index.get(t, ()) if k > key})
+            for other_key in others:
+                second = self.clusters.get(other_key)
+                if (second is not None and second.incident is not None
+                        and self._accepts(second)
+                        and second.similarity(unit) >= self.settings.cluster.merge_similarity):
+                    first = self._merge(first, second, now, changes)
+                    unit = _unit(first.centroid)
 
     # --- people's actions ------------------------------------------------------------------
 

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
+from monitor.collect.normalize import normalize_url
 from monitor.incidents.engine import Changes
 from monitor.records import Incident, IncidentStatus, Item, Signal, TimelineEvent
 from monitor.store.schema import incident_items, incidents, item_stories, stage_cursors, timeline
@@ -117,11 +118,11 @@ def list_incidents(conn: Connection, statuses: Sequence[IncidentStatus] | None =
 
 
 def incident_by_item_url(conn: Connection, url: str) -> Incident | None:
-    """The incident holding an item with this URL (original or normalised), following
+    """The incident holding an item with this URL (compared normalised, as stored), following
     merges to the incident that absorbed it."""
     query = (select(incident_items.c.incident_id)
              .join(items_t, items_t.c.id == incident_items.c.item_id)
-             .where(or_(items_t.c.url == url, items_t.c.url_norm == url))
+             .where(items_t.c.url_norm == normalize_url(url))
              .order_by(incident_items.c.item_id).limit(1))
     incident_id = conn.execute(query).scalar()
     incident = get_incident(conn, incident_id) if incident_id is not None else None

@@ -44,13 +44,18 @@ def insert_items(conn: Connection, batch: Sequence[Item], now: datetime) -> Inse
     days, makes it a repost of the first such item, stored earlier or earlier in this batch:
     stored and linked, never dropped."""
     known: set[tuple[str, str]] = set()  # (source, "i:" ident) and (source, "h:" hash)
+    # one "source = ? AND x IN (…)" term per source, so that SQLite seeks the (source, ident)
+    # and (source, content_hash) indexes instead of reading every item of the source
     for chunk in _chunks(batch):
-        rows = conn.execute(select(t.c.source, t.c.ident, t.c.content_hash).where(
-            t.c.source.in_({i.source for i in chunk}),
-            or_(t.c.ident.in_([i.ident for i in chunk]),
-                t.c.content_hash.in_([i.content_hash for i in chunk])))).all()
-        for row in rows:
-            known.update(((row.source, "i:" + row.ident), (row.source, "h:" + row.content_hash)))
+        by_source: dict[str, list[Item]] = {}
+        for item in chunk:
+            by_source.setdefault(item.source, []).append(item)
+        for column, prefix in ((t.c.ident, "i:"), (t.c.content_hash, "h:")):
+            wanted = [and_(t.c.source == source, column.in_(
+                [i.ident if prefix == "i:" else i.content_hash for i in group]))
+                for source, group in sorted(by_source.items())]
+            query = select(t.c.source, column).where(or_(*wanted))
+            known.update((source, prefix + value) for source, value in conn.execute(query))
     fresh: list[Item] = []
     for item in batch:
         keys = ((item.source, "i:" + item.ident), (item.source, "h:" + item.content_hash))
