@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from monitor.collect.normalize import normalize_url
 from monitor.incidents.engine import Changes
@@ -63,12 +63,15 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
     if changes.incidents:
         ids = list(changes.incidents)
         known = set(conn.execute(select(incidents.c.id).where(incidents.c.id.in_(ids))).scalars())
-    for incident in changes.incidents.values():
-        values = _incident_row(incident)
-        if incident.id in known:
-            conn.execute(update(incidents).where(incidents.c.id == incident.id).values(**values))
-        else:
-            conn.execute(insert(incidents).values(**values))
+    rows = [_incident_row(i) for i in changes.incidents.values()]
+    new = [row for row in rows if row["id"] not in known]
+    if new:
+        conn.execute(insert(incidents), new)
+    changed = [{**row, "b_id": row["id"]} for row in rows if row["id"] in known]
+    if changed:  # one statement for all, as a tick touches every live incident
+        columns = {name: bindparam(name) for name in changed[0] if name not in ("id", "b_id")}
+        conn.execute(update(incidents).where(incidents.c.id == bindparam("b_id"))
+                     .values(**columns), changed)
     if changes.incident_items:
         conn.execute(insert(incident_items), [
             {"item_id": i, "incident_id": n, "added_at": at} for i, n, at in changes.incident_items])
