@@ -21,7 +21,7 @@ from datasketch import MinHash, MinHashLSH
 
 from monitor.analyze.text import normalize
 
-NUM_PERM = 64
+NUM_PERM = 32
 SHINGLE = 2
 # The part of a text that identifies its story: a title plus the start of the body.
 STORY_CHARS = 200
