@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from monitor.incidents.heat import Baselines, HeatState, Reading, read
 from monitor.incidents.settings import IncidentSettings
@@ -498,7 +498,3 @@ def _unit(vector: Vector) -> Vector:
 
 def _places(cluster: Cluster) -> set[str]:
     return {p for m in cluster.members[-20:] for p in m.places}
-
-
-def posix(at: float) -> datetime:
-    return datetime.fromtimestamp(at, UTC)

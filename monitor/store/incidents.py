@@ -69,7 +69,8 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
         conn.execute(insert(incidents), new)
     changed = [{**row, "b_id": row["id"]} for row in rows if row["id"] in known]
     if changed:  # one statement for all, as a tick touches every live incident
-        columns = {name: bindparam(name) for name in changed[0] if name not in ("id", "b_id")}
+        columns: dict[str, Any] = {name: bindparam(name) for name in changed[0]
+                                   if name not in ("id", "b_id")}
         conn.execute(update(incidents).where(incidents.c.id == bindparam("b_id"))
                      .values(**columns), changed)
     if changes.incident_items:

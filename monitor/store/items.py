@@ -66,8 +66,8 @@ def insert_items(conn: Connection, batch: Sequence[Item], now: datetime) -> Inse
     roots = _repost_roots(conn, fresh, now)
     stored: list[Item] = []
     if fresh:
-        query = insert(t).returning(t.c.id, sort_by_parameter_order=True)
-        ids = conn.execute(query, [_row(item) for item in fresh]).scalars().all()
+        returning = insert(t).returning(t.c.id, sort_by_parameter_order=True)
+        ids = conn.execute(returning, [_row(item) for item in fresh]).scalars().all()
         stored = [replace(item, id=new_id) for item, new_id in zip(fresh, ids, strict=True)]
     stored = _link_reposts(conn, stored, roots)
     reposts = sum(item.repost_of is not None for item in stored)
