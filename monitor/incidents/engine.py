@@ -88,6 +88,7 @@ class Changes:
     stories: list[tuple[int, int]] = field(default_factory=list)  # item id, story id
     incident_items: list[tuple[int, int, datetime]] = field(default_factory=list)
     moved: list[tuple[int, int]] = field(default_factory=list)  # from incident, to incident
+    moved_items: list[tuple[int, int]] = field(default_factory=list)  # item, to incident
     incidents: dict[int, Incident] = field(default_factory=dict)  # newest state of each
     timeline: list[TimelineEvent] = field(default_factory=list)
 
@@ -467,6 +468,45 @@ class Engine:
             cluster.incident = incident
         changes.incidents[incident.id] = incident
         return incident
+
+    def split(self, stored: Incident, item_ids: set[int], by: str, at: datetime,
+              changes: Changes) -> Incident:
+        """Take the given items out of a live incident into a new one (a duty officer sees
+        two events in one thread). Both get a timeline event; every item stays filed."""
+        key = self._by_incident.get(stored.id)
+        cluster = self.clusters.get(key) if key is not None else None
+        if cluster is None or cluster.incident is None or not self._accepts(cluster):
+            raise ActionError(f"incident #{stored.id} is not live; only a live incident can be "
+                              "split")
+        leaving = [m for m in cluster.members if m.item_id in item_ids]
+        staying = [m for m in cluster.members if m.item_id not in item_ids]
+        if not leaving or not staying:
+            raise ActionError("a split needs items of the incident on both sides")
+        old = cluster.incident
+        self._drop(cluster)
+        rebuilt = self._new_cluster(cluster.parent_id)
+        rebuilt.incident, rebuilt.dismissed_heat = old, cluster.dismissed_heat
+        rebuilt.filed = cluster.filed - item_ids
+        self._by_incident[old.id] = rebuilt.key
+        for member in staying:
+            self._join(rebuilt, member)
+        part = self._new_cluster(None)
+        for member in leaving:
+            self._join(part, member)
+        part.filed = set(item_ids) & cluster.filed
+        incident = Incident(id=self.next_incident_id, status=IncidentStatus.OPEN, title="",
+                            opened_at=at, updated_at=at, first_item_id=leaving[0].item_id,
+                            first_source=leaving[0].source)
+        self.next_incident_id += 1
+        part.incident = self._describe(part, incident, at)
+        self._by_incident[incident.id] = part.key
+        changes.moved_items += [(i, incident.id) for i in sorted(item_ids & cluster.filed)]
+        changes.event(old, at, "split", by, into=incident.id, items=sorted(item_ids))
+        changes.event(part.incident, at, "opened", by, split_from=old.id,
+                      title=part.incident.title, items=len(leaving))
+        self._reassess(rebuilt, at, changes)
+        self._reassess(part, at, changes)
+        return part.incident
 
     # --- restoring after a restart -------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from monitor.store.incidents import (
     get_cursor,
     incident_by_item_url,
     incident_items_since,
+    item_ids_by_url,
     list_incidents,
     next_incident_id,
     set_cursor,
@@ -122,6 +123,20 @@ class IncidentStage:
         await self.store.run(lambda c: apply_changes(c, changes))
         _log_changes(changes)
         return updated
+
+    async def split(self, item_url: str, item_urls: list[str], by: str,
+                    at: datetime) -> Incident:
+        """Move the items with ``item_urls`` out of the incident holding ``item_url`` into a
+        new incident."""
+        incident = await self.store.run(lambda c: incident_by_item_url(c, item_url))
+        if incident is None:
+            raise ActionError(f"no incident holds an item with URL {item_url}")
+        ids = await self.store.run(lambda c: item_ids_by_url(c, item_urls))
+        changes = Changes()
+        new = self.engine.split(incident, set(ids), by, at, changes)
+        await self.store.run(lambda c: apply_changes(c, changes))
+        _log_changes(changes)
+        return new
 
     async def run(self) -> None:
         """The service loop: process when woken, tick every ten minutes of the clock."""

@@ -76,6 +76,10 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
     if changes.incident_items:
         conn.execute(insert(incident_items), [
             {"item_id": i, "incident_id": n, "added_at": at} for i, n, at in changes.incident_items])
+    if changes.moved_items:
+        conn.execute(update(incident_items).where(incident_items.c.item_id == bindparam("i"))
+                     .values(incident_id=bindparam("to")),
+                     [{"i": item, "to": target} for item, target in changes.moved_items])
     for source, target in changes.moved:
         conn.execute(update(incident_items).where(incident_items.c.incident_id == source)
                      .values(incident_id=target))
@@ -133,6 +137,11 @@ def incident_by_item_url(conn: Connection, url: str) -> Incident | None:
     while incident is not None and incident.merged_into is not None:
         incident = get_incident(conn, incident.merged_into)
     return incident
+
+
+def item_ids_by_url(conn: Connection, urls: list[str]) -> list[int]:
+    norms = [normalize_url(u) for u in urls]
+    return list(conn.execute(select(items_t.c.id).where(items_t.c.url_norm.in_(norms))).scalars())
 
 
 def incident_items_since(conn: Connection, since: datetime) -> dict[int, int]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sqlalchemy import select
+
 from monitor.analyze.analyzer import Analyzer
 from monitor.analyze.stage import AnalysisStage
 from monitor.clock import SimClock
@@ -16,6 +18,7 @@ from monitor.records import Item
 from monitor.store import Store
 from monitor.store.incidents import list_incidents, timeline_after
 from monitor.store.items import insert_new
+from monitor.store.schema import incident_items
 from tests.incidents.conftest import DISPUTE, START, item
 
 
@@ -54,3 +57,37 @@ async def test_a_restart_continues_the_incident(tmp_path: Path, analyzer: Analyz
     assert [e.type for e in events].count("opened") == 1
     added = [e.data["item"] for e in events if e.type == "item_added"]
     assert sorted(added) == list(range(1, 7))  # every item once
+
+
+async def test_split_moves_items_to_a_new_incident_and_loses_none(tmp_path: Path,
+                                                                  analyzer: Analyzer) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    clock = SimClock(START)
+    items = dispute_items()
+    engine = make_engine(analyzer, load_incident_settings())
+    stage = IncidentStage(store, engine, clock)
+    try:
+        for one in items:
+            clock.advance((one.fetched_at - clock.now()).total_seconds())
+            await store.run(lambda c, x=one: insert_new(c, x.source, [x], x.fetched_at))
+        await AnalysisStage(store, analyzer, clock).analyse_pending()
+        await stage.process_pending()
+        moved = ["https://d.example/4", "https://d.example/5"]
+        new = await stage.split("https://d.example/0", moved, "科长乙", clock.now())
+        incidents = {i.id: i for i in await store.run(list_incidents)}
+        events = await store.run(lambda c: timeline_after(c))
+        filed = await store.run(lambda c: dict(c.execute(
+            select(incident_items.c.item_id, incident_items.c.incident_id)).all()))
+    finally:
+        store.close()
+    assert sorted(filed) == list(range(1, 7))  # every item still filed, once
+    assert sorted(i for i, n in filed.items() if n == 2) == [5, 6]
+    assert new.id == 2
+    assert incidents[1].items == 4
+    assert incidents[2].items == 2
+    split = next(e for e in events if e.type == "split")
+    assert split.incident_id == 1
+    assert split.actor == "科长乙"
+    assert split.data["into"] == 2
+    opened = [e for e in events if e.type == "opened" and e.incident_id == 2]
+    assert opened[0].data["split_from"] == 1
