@@ -118,6 +118,7 @@ class Engine:
         self._by_incident: dict[int, int] = {}  # incident id → cluster key
         self._reflares: dict[int, int] = {}  # closed incident id → cluster of its re-flare
         self._expiry: list[tuple[float, int]] = []  # (last item at, cluster key); may be stale
+        self._grown: set[int] = set()  # incident clusters that took items since the last tick
         self._next_key = 1
 
     # --- items --------------------------------------------------------------------------------
@@ -215,6 +216,8 @@ class Engine:
                          self.settings.heat.half_life)
         self._touch(cluster, member.at)
         self._by_story.setdefault(member.story_id, cluster.key)
+        if cluster.incident is not None:
+            self._grown.add(cluster.key)
 
     def _add_to_centroid(self, cluster: Cluster, vector: Vector) -> None:
         old_terms = _index_terms(cluster.centroid)
@@ -277,6 +280,7 @@ class Engine:
         self.next_incident_id += 1
         cluster.incident = self._describe(cluster, incident, now)
         self._by_incident[incident.id] = cluster.key
+        self._grown.add(cluster.key)
         reading = self._reading(cluster, now)
         data: dict[str, object] = {
             "title": cluster.incident.title, "topics": list(cluster.incident.topics),
@@ -395,21 +399,24 @@ class Engine:
             cluster = self.clusters[key]
             if cluster.incident is not None and cluster.incident.status in LIVE:
                 reading = self._reading(cluster, now)
+                # decay alone is recorded when it has moved the heat by a tenth
+                moved = abs(reading.heat - cluster.incident.heat)
                 if reading.level != cluster.incident.proposed_level or \
-                        abs(reading.heat - cluster.incident.heat) >= 1:
+                        moved >= max(1.0, 0.1 * cluster.incident.heat):
                     self._reassess(cluster, now, changes, reading)
 
     def _merge_incidents(self, now: datetime, changes: Changes) -> None:
         """Two live incidents often start as two threads of one event (the parents' posts and
         the official notice); once their centroids come close they become one. Only incidents
-        that share a strong term are compared."""
-        for key in sorted(self._by_incident.values()):
+        that took items since the last tick are compared, with those sharing a strong term."""
+        grown, self._grown = self._grown, set()
+        for key in sorted(grown):
             first = self.clusters.get(key)
             if first is None or first.incident is None or not self._accepts(first):
                 continue
             unit = _unit(first.centroid)
             others = sorted({k for t in _index_terms(first.centroid)
-                             for k in self._index.get(t, ()) if k > key})
+                             for k in self._index.get(t, ()) if k != key})
             for other_key in others:
                 second = self.clusters.get(other_key)
                 if (second is not None and second.incident is not None
