@@ -31,7 +31,12 @@ async def test_demo_opens_an_incident_live_and_stops_cleanly() -> None:
                 await asyncio.sleep(0.1)
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        try:
+            _, err = await asyncio.wait_for(proc.communicate(), 30)
+        except TimeoutError:
+            proc.kill()  # never leave a demo running behind the test
+            await proc.wait()
+            raise
     assert proc.returncode == 0, err.decode()[-2000:]
     assert incidents, err.decode()[-2000:]
     first = incidents[-1]
