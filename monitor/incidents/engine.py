@@ -68,7 +68,7 @@ class Cluster:
     centroid: Vector = field(default_factory=dict)  # sum of member vectors, strongest terms
     members: list[Member] = field(default_factory=list)  # the latest KEEP_MEMBERS or so
     count: int = 0  # every item it ever took, reposts included
-    stories: set[int] = field(default_factory=set)
+    stories: int = 0  # the originals among them (copies are not counted again)
     filed: set[int] = field(default_factory=set)  # item ids filed under its incident
     heat: HeatState = field(default_factory=HeatState)
     last_at: float = 0.0
@@ -88,7 +88,8 @@ class Changes:
     stories: list[tuple[int, int]] = field(default_factory=list)  # item id, story id
     incident_items: list[tuple[int, int, datetime]] = field(default_factory=list)
     moved: list[tuple[int, int]] = field(default_factory=list)  # from incident, to incident
-    moved_items: list[tuple[int, int]] = field(default_factory=list)  # item, to incident
+    # (item, from incident, to incident); an item not filed under "from" stays where it is
+    moved_items: list[tuple[int, int, int]] = field(default_factory=list)
     incidents: dict[int, Incident] = field(default_factory=dict)  # newest state of each
     timeline: list[TimelineEvent] = field(default_factory=list)
 
@@ -115,6 +116,7 @@ class Engine:
         self.clusters: dict[int, Cluster] = {}
         self._index: dict[str, set[int]] = {}
         self._by_story: dict[int, int] = {}  # story id → cluster key
+        self._story_seen: dict[int, float] = {}  # story id → its latest item, for forgetting
         self._by_incident: dict[int, int] = {}  # incident id → cluster key
         self._reflares: dict[int, int] = {}  # closed incident id → cluster of its re-flare
         self._expiry: list[tuple[float, int]] = []  # (last item at, cluster key); may be stale
@@ -210,12 +212,16 @@ class Engine:
         cluster.members.append(replace(member, vector=top(member.vector, MEMBER_TERMS)))
         if len(cluster.members) > 2 * KEEP_MEMBERS:
             cluster.members = cluster.members[-KEEP_MEMBERS:]
+            # filing is checked against the items still remembered, so the set stays small
+            cluster.filed &= {m.item_id for m in cluster.members}
         cluster.count += 1
-        cluster.stories.add(member.story_id)
+        cluster.stories += member.story_id == member.item_id
         cluster.heat.add(member.at, member.weight, member.negative, member.source,
                          self.settings.heat.half_life)
         self._touch(cluster, member.at)
-        self._by_story.setdefault(member.story_id, cluster.key)
+        if member.story_id not in self._by_story:
+            self._by_story[member.story_id] = cluster.key
+        self._story_seen[member.story_id] = member.at
         if cluster.incident is not None:
             self._grown.add(cluster.key)
 
@@ -246,6 +252,13 @@ class Engine:
             if cluster is not None and cluster.last_at < horizon:
                 self._drop(cluster)
 
+    def _forget_stories(self, now: float) -> None:
+        """A story whose latest copy is older than the story window gets no more copies."""
+        horizon = now - self.settings.near_duplicate.window
+        for story in [s for s, at in self._story_seen.items() if at < horizon]:
+            del self._story_seen[story]
+            self._by_story.pop(story, None)
+
     def _drop(self, cluster: Cluster) -> None:
         for term in _index_terms(cluster.centroid):
             keys = self._index.get(term)
@@ -256,9 +269,7 @@ class Engine:
         del self.clusters[cluster.key]
         if cluster.incident is not None:
             self._by_incident.pop(cluster.incident.id, None)
-        for story in cluster.stories:
-            if self._by_story.get(story) == cluster.key:
-                del self._by_story[story]
+        # stories pointing here are dropped by _forget_stories; _place checks the key anyway
 
     # --- incidents ------------------------------------------------------------------------------
 
@@ -317,7 +328,7 @@ class Engine:
             keywords=tuple(top(cluster.centroid, 5)),
             places=tuple(p for p, _ in places.most_common(5)),
             region=regions.most_common(1)[0][0] if regions else None,
-            items=cluster.count, stories=len(cluster.stories),
+            items=cluster.count, stories=cluster.stories,
             sources=len(heat.sources), negative_share=round(heat.negative_share, 3))
 
     def _reading(self, cluster: Cluster, now: datetime) -> Reading:
@@ -339,7 +350,7 @@ class Engine:
             incident = self._describe(cluster, incident, now)
         else:
             incident = replace(incident, updated_at=now, items=cluster.count,
-                               stories=len(cluster.stories), sources=len(cluster.heat.sources),
+                               stories=cluster.stories, sources=len(cluster.heat.sources),
                                negative_share=round(cluster.heat.negative_share, 3))
         incident = replace(incident, heat=reading.heat)
         if reading.level != incident.proposed_level and incident.status in LIVE:
@@ -368,9 +379,10 @@ class Engine:
         keep.members = sorted(keep.members + other.members,
                               key=lambda m: (m.at, m.item_id))[-2 * KEEP_MEMBERS:]
         keep.count += other.count
-        keep.stories |= other.stories
-        for story in other.stories:
-            self._by_story.setdefault(story, keep.key)
+        keep.stories += other.stories
+        for story, key in self._by_story.items():
+            if key == other.key:
+                self._by_story[story] = keep.key
         keep.heat.absorb(other.heat, self.settings.heat.half_life)
         self._touch(keep, other.last_at)
         keep.filed |= other.filed
@@ -393,6 +405,7 @@ class Engine:
         """Time passes: heat decays, levels may drop, idle clusters are forgotten, and live
         incidents that have grown together merge."""
         self._forget(now.timestamp())
+        self._forget_stories(now.timestamp())
         self.baselines.advance(now.timestamp())
         self._merge_incidents(now, changes)
         for key in sorted(self._by_incident.values()):
@@ -507,7 +520,7 @@ class Engine:
         self.next_incident_id += 1
         part.incident = self._describe(part, incident, at)
         self._by_incident[incident.id] = part.key
-        changes.moved_items += [(i, incident.id) for i in sorted(item_ids & cluster.filed)]
+        changes.moved_items += [(i, old.id, incident.id) for i in sorted(item_ids)]
         changes.event(old, at, "split", by, into=incident.id, items=sorted(item_ids))
         changes.event(part.incident, at, "opened", by, split_from=old.id,
                       title=part.incident.title, items=len(leaving))

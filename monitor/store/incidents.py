@@ -77,9 +77,12 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
         conn.execute(insert(incident_items), [
             {"item_id": i, "incident_id": n, "added_at": at} for i, n, at in changes.incident_items])
     if changes.moved_items:
-        conn.execute(update(incident_items).where(incident_items.c.item_id == bindparam("i"))
+        conn.execute(update(incident_items)
+                     .where(incident_items.c.item_id == bindparam("i"),
+                            incident_items.c.incident_id == bindparam("from_"))
                      .values(incident_id=bindparam("to")),
-                     [{"i": item, "to": target} for item, target in changes.moved_items])
+                     [{"i": item, "from_": source, "to": target}
+                      for item, source, target in changes.moved_items])
     for source, target in changes.moved:
         conn.execute(update(incident_items).where(incident_items.c.incident_id == source)
                      .values(incident_id=target))
