@@ -23,7 +23,7 @@ from monitor.analyze.lexicon import (
 )
 from monitor.analyze.model import Model, load_model
 from monitor.analyze.plans import PlanSet, load_plans
-from monitor.analyze.text import normalize
+from monitor.analyze.text import normalize, title_and_body
 from monitor.analyze.tokens import Segmenter
 from monitor.records import Signal, TopicScore
 
@@ -85,10 +85,8 @@ class Analyzer:
 
     def analyze(self, texts: Sequence[tuple[str, str]]) -> list[Signal]:
         """Signals for (title, body) pairs, in order; the body is plain text."""
-        # Feeds often repeat the title as the body's first line. The title alone is needed
-        # only by plans that look at titles.
-        joined = [normalize(f"{t}\n{b}" if t and not b.startswith(t) else b or t)
-                  for t, b in texts]
+        # the title alone is needed only by plans that look at titles
+        joined = [normalize(title_and_body(t, b)) for t, b in texts]
         titles = ([normalize(t) for t, _ in texts] if self.plans.title_scoped
                   else [""] * len(texts))
         rows = self.model.predict([make_doc(self.segmenter, text) for text in joined]).tolist()

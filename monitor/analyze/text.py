@@ -68,7 +68,12 @@ def half_width(text: str) -> str:
 
 
 def _half_width(match: re.Match[str]) -> str:
-    return match.group().translate(_TO_HALF)
+    return half_width(match.group())
+
+
+def title_and_body(title: str, body: str) -> str:
+    """One text of an item; feeds often repeat the title as the body's first line."""
+    return f"{title}\n{body}" if title and not body.startswith(title) else body or title
 
 
 def plain_text(summary_html: str) -> str:

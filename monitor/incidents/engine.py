@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from monitor.incidents.heat import Baselines, HeatState, Reading, read
 from monitor.incidents.settings import IncidentSettings
 from monitor.incidents.stories import StoryIndex
-from monitor.incidents.vectors import CENTROID_TERMS, Vector, Vectorizer, cosine, top
+from monitor.incidents.vectors import CENTROID_TERMS, Vector, Vectorizer, cosine, top, unit
 from monitor.records import Incident, IncidentStatus, Item, Signal, TimelineEvent
 
 INDEX_TERMS = 8  # a cluster is found through its strongest terms
@@ -155,7 +155,7 @@ class Engine:
             return
         cluster, runner_up = self._place(member)
         self._join(cluster, member)
-        if runner_up is not None and cluster.similarity(_unit(runner_up.centroid)) >= \
+        if runner_up is not None and cluster.similarity(unit(runner_up.centroid)) >= \
                 self.settings.cluster.merge_similarity:
             cluster = self._merge(cluster, runner_up, seen, changes)
         if cluster.incident is None:
@@ -316,8 +316,8 @@ class Engine:
     def _describe(self, cluster: Cluster, incident: Incident, now: datetime) -> Incident:
         # the latest few hundred items describe the incident well enough, at bounded cost
         members = cluster.members[-DESCRIBE:]
-        unit = _unit(cluster.centroid)
-        representative = max(members, key=lambda m: (cosine(m.vector, unit), -m.at, -m.item_id))
+        centre = unit(cluster.centroid)
+        representative = max(members, key=lambda m: (cosine(m.vector, centre), -m.at, -m.item_id))
         topic_counts = Counter(t for m in members for t in m.topics)
         topics = tuple(t for t, n in topic_counts.most_common() if n >= 0.3 * len(members))
         places = Counter(p for m in members for p in m.places)
@@ -427,16 +427,16 @@ class Engine:
             first = self.clusters.get(key)
             if first is None or first.incident is None or not self._accepts(first):
                 continue
-            unit = _unit(first.centroid)
+            centre = unit(first.centroid)
             others = sorted({k for t in _index_terms(first.centroid)
                              for k in self._index.get(t, ()) if k != key})
             for other_key in others:
                 second = self.clusters.get(other_key)
                 if (second is not None and second.incident is not None
                         and self._accepts(second)
-                        and second.similarity(unit) >= self.settings.cluster.merge_similarity):
+                        and second.similarity(centre) >= self.settings.cluster.merge_similarity):
                     first = self._merge(first, second, now, changes)
-                    unit = _unit(first.centroid)
+                    centre = unit(first.centroid)
 
     # --- people's actions ------------------------------------------------------------------
 
@@ -549,11 +549,6 @@ def _index_terms(vector: Vector) -> set[str]:
     """The terms a cluster is found by: its strongest words and places (topic terms are
     shared by too many clusters to narrow anything down)."""
     return set(top({t: v for t, v in vector.items() if t[0] != "#"}, INDEX_TERMS))
-
-
-def _unit(vector: Vector) -> Vector:
-    norm = sum(v * v for v in vector.values()) ** 0.5
-    return {w: v / norm for w, v in vector.items()} if norm else {}
 
 
 def _places(cluster: Cluster) -> set[str]:

@@ -10,7 +10,7 @@ from collections import Counter
 
 from monitor.analyze.analyzer import make_doc
 from monitor.analyze.model import Model
-from monitor.analyze.text import normalize
+from monitor.analyze.text import normalize, title_and_body
 from monitor.analyze.tokens import Segmenter
 
 Vector = dict[str, float]
@@ -33,8 +33,7 @@ class Vectorizer:
                topics: tuple[str, ...] = ()) -> Vector:
         """Unit-length vector: the strongest words (sublinear TF × IDF), "@place" terms and
         "#topic" terms."""
-        text = normalize(f"{title}\n{body}" if title and not body.startswith(title) else body
-                         or title)
+        text = normalize(title_and_body(title, body))
         idf = self._idf
         counts = Counter(w for w in make_doc(self._segmenter, text).words if w in idf)
         weights = top({w: (1.0 + math.log(n)) * idf[w] for w, n in counts.items()}, ITEM_TERMS)
