@@ -60,6 +60,8 @@ class AnalysisStage:
             health = sum(s.health for s in stamped)
             log.info("analysed %d items: %d health-related, %d hit a watch plan", len(items),
                      health, sum(bool(s.plans) for s in stamped))
+            if len(items) < self.BATCH:  # that was the last of them
+                return total
             await asyncio.sleep(0)  # let fetches and web requests run between batches
 
     async def run(self) -> None:

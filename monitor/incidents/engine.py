@@ -279,8 +279,11 @@ class Engine:
         recent = [m for m in cluster.members if m.at >= since]
         if len(recent) < rule.items or len({m.source for m in recent}) < rule.sources:
             return
-        negative = sum(m.negative for m in recent) / len(recent)
-        planned = sum(m.plan_hit for m in recent) / len(recent)
+        # the shares are taken over stories, not items: one post and its copies are one voice,
+        # and a notice reposted five times must not make a run of neutral news look watched
+        stories = list({m.story_id: m for m in reversed(recent)}.values())
+        negative = sum(m.negative for m in stories) / len(stories)
+        planned = sum(m.plan_hit for m in stories) / len(stories)
         if negative < rule.negative_share and planned < rule.plan_share:
             return
         first = min(cluster.members, key=lambda m: (m.at, m.item_id))

@@ -104,6 +104,8 @@ class IncidentStage:
             self._cursor = cursor
             total += len(rows)
             _log_changes(changes)
+            if len(rows) < self.BATCH:  # that was the last of them
+                return total
 
     async def tick(self, now: datetime | None = None) -> None:
         changes = Changes()

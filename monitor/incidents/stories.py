@@ -14,10 +14,10 @@ Jaccard similarity drops with every character added. bench/neardup_eval.py measu
 from __future__ import annotations
 
 import heapq
-import zlib
 from datetime import datetime
 
-from datasketch import MinHash, MinHashLSH
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from monitor.analyze.text import normalize
 
@@ -25,32 +25,32 @@ NUM_PERM = 32
 SHINGLE = 2
 # The part of a text that identifies its story: a title plus the start of the body.
 STORY_CHARS = 200
-# CRC-32 instead of datasketch's default SHA-1: the random permutations do the mixing, and
-# hashing is most of the cost of a sketch
-_BASE = MinHash(num_perm=NUM_PERM, seed=7, hashfunc=zlib.crc32)
+# A character bigram is two code points packed into one integer, so it needs no hash function
+# of its own; a multiplicative mix folds it to the 32 bits datasketch's permutations take.
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+SEED = 7
 
 
-def shingles(text: str) -> set[bytes]:
+def shingles(text: str) -> np.ndarray:
+    """The distinct character bigrams of the text's letters and digits, packed as integers."""
     compact = "".join(ch for ch in normalize(text[:STORY_CHARS * 2])[:STORY_CHARS]
                       if ch.isalnum())
-    if len(compact) <= SHINGLE:
-        return {compact.encode()} if compact else set()
-    return {compact[i:i + SHINGLE].encode() for i in range(len(compact) - SHINGLE + 1)}
+    points = np.frombuffer(compact.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(points) <= SHINGLE:
+        return points[:1] if len(points) else points
+    return np.unique((points[:-1] << np.uint64(21)) | points[1:])
 
 
-def _sketch(grams: set[bytes]) -> MinHash:
-    sketch = MinHash(num_perm=NUM_PERM, permutations=_BASE.permutations, scheme=_BASE.scheme,
-                     hashfunc=zlib.crc32)
-    sketch.update_batch(sorted(grams))
-    return sketch
+def _folded(grams: np.ndarray) -> list[int]:
+    with np.errstate(over="ignore"):  # multiplication modulo 2^64 is the mixing wanted
+        return ((grams * _MIX) >> np.uint64(32)).tolist()  # type: ignore[no-any-return]
 
 
-def _containment(jaccard: float, size_a: int, size_b: int) -> float:
-    """|A ∩ B| / min(|A|, |B|), from the Jaccard estimate and the two set sizes."""
-    if not size_a or not size_b:
-        return 0.0
-    shared = jaccard * (size_a + size_b) / (1 + jaccard)
-    return min(1.0, shared / min(size_a, size_b))
+def _containment(jaccard: np.ndarray, size: int, sizes: np.ndarray) -> np.ndarray:
+    """|A ∩ B| / min(|A|, |B|) for one set against several, from the Jaccard estimates and
+    the set sizes."""
+    shared = jaccard * (size + sizes) / (1 + jaccard)
+    return np.minimum(1.0, shared / np.maximum(1, np.minimum(size, sizes)))
 
 
 class StoryIndex:
@@ -60,7 +60,8 @@ class StoryIndex:
         self.containment = containment
         self.window_s = window_s
         self._lsh = MinHashLSH(threshold=candidates, num_perm=NUM_PERM)
-        self._sketches: dict[int, tuple[MinHash, int]] = {}  # item id → (sketch, set size)
+        self._hasher = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int)
+        self._sketches: dict[int, tuple[np.ndarray, int]] = {}  # item id → (signature, set size)
         self._story_of: dict[int, int] = {}
         self._expiry: list[tuple[float, int]] = []  # (seen at, item id), oldest first
 
@@ -71,16 +72,24 @@ class StoryIndex:
         """The story id (its first item's id) for this item."""
         self.forget_before(at.timestamp() - self.window_s)
         grams = shingles(text)
-        sketch = _sketch(grams)
-        best, best_score = None, self.containment
-        for key in sorted(self._lsh.query(sketch)):
-            other, size = self._sketches[key]
-            score = _containment(sketch.jaccard(other), len(grams), size)
-            if score > best_score or (score == best_score and best is None):
-                best, best_score = key, score
+        self._hasher.clear()
+        self._hasher.update_batch(_folded(grams))
+        signature = LeanMinHash(self._hasher)
+        best = None
+        if len(grams):
+            keys = sorted(self._lsh.query(signature))
+            if keys:
+                others = np.stack([self._sketches[k][0] for k in keys])
+                sizes = np.array([self._sketches[k][1] for k in keys])
+                jaccard = (others == signature.hashvalues).mean(axis=1)
+                scores = _containment(jaccard, len(grams), sizes)
+                # the first of the best, in id order, so that ties never depend on the index
+                top = int(scores.argmax())
+                if scores[top] >= self.containment:
+                    best = keys[top]
         story = self._story_of[best] if best is not None else item_id
-        self._lsh.insert(item_id, sketch, check_duplication=False)
-        self._sketches[item_id] = (sketch, len(grams))
+        self._lsh.insert(item_id, signature, check_duplication=False)
+        self._sketches[item_id] = (signature.hashvalues, len(grams))
         self._story_of[item_id] = story
         heapq.heappush(self._expiry, (at.timestamp(), item_id))
         return story

@@ -57,6 +57,26 @@ async def test_neutral_news_told_many_times_opens_nothing(run_replay: Replay) ->
     assert opened(events) == []
 
 
+async def test_one_watched_notice_reposted_does_not_make_neutral_news_an_incident(
+        run_replay: Replay) -> None:
+    # a plan matches the notice (药品 + 不良反应) and its two copies: three of eight items, but
+    # one of six stories, so the run of drug approvals around it is not watched enough
+    approval = "国家药监局近日批准一款国产创新药上市，{}"
+    notice = ("国家药监局批准国产创新药上市并提示药品不良反应",
+              "国家药监局近日批准一款国产创新药上市，提醒患者关注药品不良反应，按说明书用药。")
+    news = [("lincang-daily", "国家药监局批准一款国产创新药上市", approval.format("用于治疗肺癌。")),
+            ("yunnan-net", "国家药监局批准国产降脂创新药上市", approval.format("用于降血脂。")),
+            ("thepaper", "国家药监局批准国产九价HPV疫苗上市", approval.format("还有一款疫苗。")),
+            ("weibo-a", *notice),
+            ("weibo-b", "转发：" + notice[0], notice[1]),
+            ("toutiao", notice[0] + "｜头条", notice[1]),
+            ("zhihu", "国家药监局又批准一款国产创新药上市", approval.format("治疗阿尔茨海默病。")),
+            ("douyin", "国家药监局批准国产罕见病创新药上市", approval.format("治疗罕见病。"))]
+    events = await run_replay([item(i * 20, s, f"https://n.example/{i}", t, b)
+                               for i, (s, t, b) in enumerate(news)])
+    assert opened(events) == []
+
+
 async def test_lifecycle_and_reflare(run_replay: Replay) -> None:
     first = "https://d.example/0"
     records = [
