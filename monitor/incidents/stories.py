@@ -50,7 +50,8 @@ def _containment(jaccard: np.ndarray, size: int, sizes: np.ndarray) -> np.ndarra
     """|A ∩ B| / min(|A|, |B|) for one set against several, from the Jaccard estimates and
     the set sizes."""
     shared = jaccard * (size + sizes) / (1 + jaccard)
-    return np.minimum(1.0, shared / np.maximum(1, np.minimum(size, sizes)))
+    smaller = np.maximum(1, np.minimum(size, sizes))
+    return np.asarray(np.minimum(1.0, shared / smaller))
 
 
 class StoryIndex:
