@@ -452,9 +452,14 @@ async def _replay(settings: Settings, lines: Iterable[str]) -> Any:
     from monitor.incidents.replay import replay
     from monitor.incidents.settings import load_incident_settings
     from monitor.incidents.stage import IncidentStage
+    from monitor.response.clocks import Clocks
+    from monitor.response.policy import load_policy
+    from monitor.response.roster import load_roster
+    from monitor.response.stage import ResponseStage
 
     analyzer = load_analyzer(settings.profile_path, settings.plans_path, settings.models_dir)
     engine = make_engine(analyzer, load_incident_settings(settings.incidents_path))
+    policy, roster = load_policy(settings.policy_path), load_roster(settings.roster_path)
     weights = _source_weights(settings)
     store = Store(settings.database_url)
     try:
@@ -466,9 +471,11 @@ async def _replay(settings: Settings, lines: Iterable[str]) -> Any:
         clock = SimClock(start)
         analysis = AnalysisStage(store, analyzer, clock)
         incidents = IncidentStage(store, engine, clock, weights)
+        response = ResponseStage(store, Clocks(policy, roster), clock)
         return await replay(chain([first], steps), store, analysis, incidents, clock,
                             emit=lambda e: click.echo(json.dumps(e, ensure_ascii=False)),
-                            on_error=lambda m: click.echo(f"error: {m}", err=True))
+                            on_error=lambda m: click.echo(f"error: {m}", err=True),
+                            response=response)
     finally:
         store.close()
 

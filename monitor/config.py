@@ -121,6 +121,8 @@ class SettingsModel(_Strict):
     web: WebSettings = Field(default_factory=WebSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     incidents: str | None = None  # incident thresholds (default: alerts/incidents.yaml)
+    policy: str | None = None  # response clocks (default: alerts/policy.yaml)
+    roster: str | None = None  # duty roster (default: alerts/roster.yaml)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ class Settings:
     plans_path: Path = PROJECT_DIR / "plans.yaml"
     models_dir: Path = PROJECT_DIR / "models"
     incidents_path: Path = PROJECT_DIR / "alerts" / "incidents.yaml"
+    policy_path: Path = PROJECT_DIR / "alerts" / "policy.yaml"
+    roster_path: Path = PROJECT_DIR / "alerts" / "roster.yaml"
 
 
 def _default_file(name: str) -> Path:
@@ -165,7 +169,9 @@ def load_settings(config: Path | None = None, *, database: str | None = None,
         plans_path=base / a.plans if a.plans else _default_file("plans.yaml"),
         models_dir=base / a.models if a.models else PROJECT_DIR / "models",
         incidents_path=(base / model.incidents if model.incidents
-                        else _default_file("alerts/incidents.yaml")))
+                        else _default_file("alerts/incidents.yaml")),
+        policy_path=base / model.policy if model.policy else _default_file("alerts/policy.yaml"),
+        roster_path=base / model.roster if model.roster else _default_file("alerts/roster.yaml"))
 
 
 def _split_env(name: str) -> list[str]:

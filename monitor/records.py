@@ -152,3 +152,34 @@ class TimelineEvent:
     actor: str  # "system" or a person
     data: dict[str, object] = field(default_factory=dict)
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A deadline of an incident's response clocks, met by a recorded milestone."""
+
+    incident_id: int
+    key: str  # release_target, release, press_conference, internal_report, response, follow_up_N
+    label: str  # as the policy names it, in Chinese
+    met_by: tuple[str, ...]  # milestone kinds that meet it
+    hard: bool  # a miss reaches leadership whether or not somebody acknowledged
+    due_at: datetime
+    status: str = "pending"  # pending, met, missed, cancelled
+    met_at: datetime | None = None
+    missed_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DueAction:
+    """Something the clocks will do at ``due_at``: tell the next step of the escalation
+    ladder, remind before a deadline, or check whether a deadline was met."""
+
+    incident_id: int
+    kind: str  # escalate, remind, check
+    due_at: datetime
+    deadline_key: str | None = None
+    step: int | None = None
+    status: str = "pending"  # pending, done, cancelled
+    done_at: datetime | None = None
+    id: int | None = None

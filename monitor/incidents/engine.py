@@ -29,8 +29,8 @@ INDEX_TERMS = 8  # a cluster is found through its strongest terms
 # nothing down; the candidates come from the rarer terms.
 POSTING_LIMIT = 64
 CANDIDATES = 24  # clusters compared with each item at most
-DESCRIBE = 300  # items read to pick an incident's title, topics and places
-KEEP_MEMBERS = 400  # items a cluster remembers in detail; older ones live on in its sums
+DESCRIBE = 200  # items read to pick an incident's title, topics and places
+KEEP_MEMBERS = 100  # items a cluster remembers in detail; older ones live on in its sums
 MEMBER_TERMS = 8  # terms remembered per item, to choose the most representative one
 SYSTEM = "system"
 BACKFILL_LIMIT = timedelta(days=7)
@@ -299,7 +299,8 @@ class Engine:
         data: dict[str, object] = {
             "title": cluster.incident.title, "topics": list(cluster.incident.topics),
             "keywords": list(cluster.incident.keywords), "region": cluster.incident.region,
-            "first_source": first.source, "items": cluster.count, "reasons": reading.reasons}
+            "first_source": first.source, "items": cluster.count, "level": reading.level,
+            "reasons": reading.reasons}
         if cluster.parent_id is not None:
             data["reflare_of"] = cluster.parent_id
         changes.event(cluster.incident, now, "opened", **data)
@@ -474,18 +475,13 @@ class Engine:
             changes.event(incident, at, "dismissed", by, heat=incident.heat,
                           comes_back_at_heat=round(dismissed_heat
                                                    * self.settings.dismiss_margin, 1))
-        elif action == "milestone":
-            kind = fields.get("kind")
-            if incident.status in (IncidentStatus.OPEN, IncidentStatus.CONFIRMED):
-                incident = replace(incident, status=IncidentStatus.RESPONDING)
-            changes.event(incident, at, "milestone", by, kind=kind, url=fields.get("url"),
-                          status=incident.status.value)
+        elif action in ("milestone", "occurred"):
+            incident = _record(incident, action, by, at, changes, fields)
         elif action == "close":
             incident = replace(incident, status=IncidentStatus.CLOSED)
             changes.event(incident, at, "closed", by)
         else:
-            raise ActionError(f"unknown action {action!r}; known: ack, milestone, confirm, "
-                              "dismiss, close")
+            raise ActionError(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
         incident = replace(incident, updated_at=at)
         if cluster is not None:
             cluster.incident = incident
@@ -556,3 +552,56 @@ def _index_terms(vector: Vector) -> set[str]:
 
 def _places(cluster: Cluster) -> set[str]:
     return {p for m in cluster.members[-20:] for p in m.places}
+
+
+ACTIONS = ("ack", "confirm", "dismiss", "milestone", "occurred", "close")
+MILESTONE_KINDS = ("authoritative_release", "press_conference", "follow_up", "internal_report")
+
+
+def _record(incident: Incident, action: str, by: str, at: datetime, changes: Changes,
+            fields: dict[str, object]) -> Incident:
+    """A milestone with its evidence, or the time the event happened."""
+    if action == "occurred":
+        changes.event(incident, at, "occurred_set", by,
+                      time=_aware_time(fields.get("time"), "occurred").isoformat())
+        return incident
+    evidence = _evidence(fields)
+    if incident.status in (IncidentStatus.OPEN, IncidentStatus.CONFIRMED):
+        incident = replace(incident, status=IncidentStatus.RESPONDING)
+    changes.event(incident, at, "milestone_recorded", by, **evidence,
+                  status=incident.status.value)
+    return incident
+
+
+def _aware_time(value: object, what: str) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ActionError(f"{what} needs 'time', an ISO 8601 time such as "
+                              f"2026-03-02T09:15:00+08:00 (got {value!r})") from None
+    if parsed.tzinfo is None:
+        raise ActionError(f"{what}: give the time with its zone, e.g. +08:00 (got {value!r})")
+    return parsed
+
+
+def _evidence(fields: dict[str, object]) -> dict[str, object]:
+    """A milestone counts only with its evidence: the URL or document of the release, and
+    optionally the channel, the spokesperson and when it happened (default: now)."""
+    kind = fields.get("kind")
+    if kind not in MILESTONE_KINDS:
+        raise ActionError(f"a milestone needs 'kind', one of {', '.join(MILESTONE_KINDS)} "
+                          f"(got {kind!r})")
+    if not fields.get("url") and not fields.get("document"):
+        raise ActionError(f"a {kind} milestone needs its evidence: 'url' of the release or "
+                          "'document' (the document number or file)")
+    evidence: dict[str, object] = {"kind": kind}
+    for name in ("url", "document", "channel", "spokesperson"):
+        if fields.get(name):
+            evidence[name] = str(fields[name])
+    if fields.get("time"):
+        evidence["time"] = _aware_time(fields["time"], f"the {kind} milestone").isoformat()
+    return evidence
+

@@ -21,16 +21,15 @@ from monitor.analyze.stage import AnalysisStage
 from monitor.clock import SHANGHAI, SimClock
 from monitor.collect.decode import content_hash
 from monitor.collect.normalize import normalize_title, normalize_url
-from monitor.incidents.engine import ActionError
+from monitor.incidents.engine import ACTIONS, MILESTONE_KINDS, ActionError
 from monitor.incidents.stage import IncidentStage
 from monitor.records import Item, TimelineEvent
+from monitor.response.stage import ResponseStage
 from monitor.store import Store
 from monitor.store.incidents import timeline_after
 from monitor.store.items import insert_items
 
 log = logging.getLogger(__name__)
-ACTIONS = {"ack", "milestone", "confirm", "dismiss", "close"}
-MILESTONES = {"authoritative_release", "press_conference", "follow_up", "internal_report"}
 BATCH_S = 300  # scenario seconds per batch; event times come from the items
 BATCH_ITEMS = 1000
 
@@ -105,15 +104,18 @@ def _step(number: int, record: object) -> Step:
         action = record.get("action")
         if action not in ACTIONS:
             raise ScenarioError(number, f"unknown action {action!r}; known: "
-                                        f"{', '.join(sorted(ACTIONS))}")
+                                        f"{', '.join(ACTIONS)}")
         if not isinstance(record.get("item_url"), str):
             raise ScenarioError(number, "an action needs 'item_url', the URL of an item of "
                                         "its incident")
-        if action == "milestone" and record.get("kind") not in MILESTONES:
+        if action == "milestone" and record.get("kind") not in MILESTONE_KINDS:
             raise ScenarioError(number, f"a milestone needs 'kind', one of "
-                                        f"{', '.join(sorted(MILESTONES))}")
+                                        f"{', '.join(MILESTONE_KINDS)}")
         return Step(number, at, action=dict(record))
-    raise ScenarioError(number, f"'type' must be \"item\" or \"action\" (got {kind!r})")
+    if kind == "end":  # the scenario runs on to this time: clocks still act until then
+        return Step(number, at)
+    raise ScenarioError(number, f"'type' must be \"item\", \"action\" or \"end\" "
+                                f"(got {kind!r})")
 
 
 def event_json(event: TimelineEvent) -> dict[str, Any]:
@@ -132,8 +134,9 @@ class ReplayReport:
 class _Replayer:
     def __init__(self, store: Store, analysis: AnalysisStage, incidents: IncidentStage,
                  clock: SimClock, emit: Callable[[dict[str, Any]], None],
-                 on_error: Callable[[str], None]) -> None:
+                 on_error: Callable[[str], None], response: ResponseStage | None) -> None:
         self.store, self.analysis, self.incidents, self.clock = store, analysis, incidents, clock
+        self.response = response
         self.emit, self.on_error = emit, on_error
         self.report = ReplayReport()
         self.pending: list[Item] = []
@@ -152,7 +155,7 @@ class _Replayer:
             self.batch_start = self.batch_start or step.at
             if len(self.pending) >= BATCH_ITEMS:
                 await self.flush()
-        else:
+        elif step.action:
             await self.flush()
             await self.act(step)
 
@@ -164,6 +167,9 @@ class _Replayer:
             await self.store.run(lambda c: _store_items(c, batch))
             await self.analysis.analyse_pending()
             await self.incidents.process_pending()
+        if self.response is not None:
+            await self.response.process_events()
+            await self.response.run_due(self.clock.now())
         events = await self.store.run(lambda c: timeline_after(c, self.last_event))
         for event in events:
             self.emit(event_json(event))
@@ -172,14 +178,22 @@ class _Replayer:
             self.report.events += len(events)
 
     async def advance(self, to: datetime) -> None:
-        """Move the clock to ``to``, ticking the incident stage every ten minutes on the way."""
+        """Move the clock to ``to``, ticking the incident stage every ten minutes and stopping
+        at every due time of the response clocks on the way."""
         if self.next_tick is None:
             self.next_tick = to + timedelta(seconds=IncidentStage.TICK_S)
-        while self.next_tick <= to:
+        while True:
+            due = await self.response.next_due() if self.response is not None else None
+            stop = min(self.next_tick, due) if due is not None else self.next_tick
+            if stop > to:
+                break
             await self.flush()
-            self.clock.advance((self.next_tick - self.clock.now()).total_seconds())
-            await self.incidents.tick(self.next_tick)
-            self.next_tick += timedelta(seconds=IncidentStage.TICK_S)
+            if stop > self.clock.now():
+                self.clock.advance((stop - self.clock.now()).total_seconds())
+            if stop == self.next_tick:
+                await self.incidents.tick(self.next_tick)
+                self.next_tick += timedelta(seconds=IncidentStage.TICK_S)
+            await self.flush()  # the clocks act on what the tick and the due time brought
         if to > self.clock.now():
             self.clock.advance((to - self.clock.now()).total_seconds())
 
@@ -193,13 +207,15 @@ class _Replayer:
         except ActionError as exc:
             self.report.errors += 1
             self.on_error(f"line {step.line}: {exc}")
+        await self.flush()
 
 
 async def replay(lines: Iterable[str], store: Store, analysis: AnalysisStage,
                  incidents: IncidentStage, clock: SimClock,
                  emit: Callable[[dict[str, Any]], None],
-                 on_error: Callable[[str], None]) -> ReplayReport:
-    replayer = _Replayer(store, analysis, incidents, clock, emit, on_error)
+                 on_error: Callable[[str], None],
+                 response: ResponseStage | None = None) -> ReplayReport:
+    replayer = _Replayer(store, analysis, incidents, clock, emit, on_error, response)
     for step in parse(lines):
         if isinstance(step, ScenarioError):
             replayer.report.errors += 1

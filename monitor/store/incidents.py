@@ -86,10 +86,14 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
     for source, target in changes.moved:
         conn.execute(update(incident_items).where(incident_items.c.incident_id == source)
                      .values(incident_id=target))
-    if changes.timeline:
+    append_timeline(conn, changes.timeline)
+
+
+def append_timeline(conn: Connection, events: Sequence[TimelineEvent]) -> None:
+    if events:
         conn.execute(insert(timeline), [
             {"incident_id": e.incident_id, "at": e.at, "type": e.type, "actor": e.actor,
-             "data": json.dumps(e.data, ensure_ascii=False)} for e in changes.timeline])
+             "data": json.dumps(e.data, ensure_ascii=False)} for e in events])
 
 
 def _incident_row(incident: Incident) -> dict[str, Any]:
@@ -163,9 +167,15 @@ def dismissed_heat(conn: Connection, incident_id: int) -> float | None:
     return float(json.loads(data).get("heat") or 1.0) if data else None
 
 
-def timeline_after(conn: Connection, last_id: int = 0, limit: int = 10_000
+def timeline_after(conn: Connection, last_id: int = 0, limit: int = 10_000, *,
+                   until: int | None = None, types: Sequence[str] | None = None
                    ) -> list[TimelineEvent]:
+    """Events after ``last_id`` (up to ``until``, of the given types), oldest first."""
     query = (select(timeline).where(timeline.c.id > last_id).order_by(timeline.c.id)
              .limit(limit))
+    if until is not None:
+        query = query.where(timeline.c.id <= until)
+    if types is not None:
+        query = query.where(timeline.c.type.in_(types))
     return [TimelineEvent(incident_id=r.incident_id, at=r.at, type=r.type, actor=r.actor,
                           data=json.loads(r.data), id=r.id) for r in conn.execute(query)]

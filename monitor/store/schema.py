@@ -178,3 +178,76 @@ stage_cursors = Table(
     Column("stage", String(32), primary_key=True),
     Column("last_item_id", Integer, nullable=False),
 )
+
+# Response clocks. One row per incident whose clocks started, with the policy frozen onto it.
+clocks = Table(
+    "clocks",
+    metadata,
+    Column("incident_id", Integer, ForeignKey("incidents.id"), primary_key=True),
+    Column("policy", Text, nullable=False),  # JSON, as it was when the clocks started
+    Column("start_rule", String(16), nullable=False),  # detected, first_item or occurred
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("first_item_at", UTCDateTime, nullable=False),
+    Column("occurred_at", UTCDateTime),
+    Column("start_at", UTCDateTime, nullable=False),
+    Column("level", String(4), nullable=False),
+    Column("level_confirmed", Boolean, nullable=False),
+    Column("acknowledged_at", UTCDateTime),
+    Column("acknowledged_by", String(64)),
+    Column("stopped", String(16)),  # why the clocks stopped: dismissed, closed, merged
+)
+
+deadlines = Table(
+    "deadlines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("key", String(32), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("met_by", Text, nullable=False),  # JSON [milestone kind, ...]
+    Column("hard", Boolean, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, met, missed, cancelled
+    Column("met_at", UTCDateTime),
+    Column("missed_at", UTCDateTime),
+    Index("ux_deadlines_incident_key", "incident_id", "key", unique=True),
+)
+
+# Everything the clocks will do, as rows: a row is claimed by a conditional UPDATE in the same
+# transaction that writes its timeline event and outbox rows.
+due_actions = Table(
+    "due_actions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # escalate, remind, check
+    Column("deadline_key", String(32)),
+    Column("step", Integer),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, done, cancelled
+    Column("done_at", UTCDateTime),
+    Index("ix_due_actions_pending", "status", "due_at"),
+    Index("ix_due_actions_incident", "incident_id", "status"),
+)
+
+# Alerts waiting for delivery; one row per recipient, unique by key so a retried action cannot
+# queue the same alert twice.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(128), nullable=False, unique=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("kind", String(32), nullable=False),  # the timeline event it tells about
+    Column("person", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("channels", Text, nullable=False),  # JSON {channel: address}, as the roster had it
+    Column("data", Text, nullable=False),  # JSON: what the message says
+    Column("status", String(16), nullable=False),  # pending, sending, sent, failed, dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("sent_at", UTCDateTime),
+    Index("ix_outbox_status", "status", "next_attempt_at"),
+)

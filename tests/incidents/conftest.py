@@ -18,10 +18,14 @@ from monitor.incidents import make_engine
 from monitor.incidents.replay import replay
 from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage
+from monitor.response.clocks import Clocks
+from monitor.response.policy import Policy, load_policy
+from monitor.response.roster import Roster, load_roster
+from monitor.response.stage import ResponseStage
 from monitor.store import Store
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=SHANGHAI)
-Replay = Callable[[Iterable[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
+Replay = Callable[..., Awaitable[list[dict[str, Any]]]]
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +50,8 @@ def run_replay(tmp_path: Path, analyzer: Analyzer) -> Replay:
     """Replay records through a fresh store; the timeline, and errors under key "errors"."""
     counter = iter(range(1000))
 
-    async def run(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def run(records: Iterable[dict[str, Any]], policy: Policy | None = None,
+                  roster: Roster | None = None) -> list[dict[str, Any]]:
         store = Store(f"sqlite:///{tmp_path / f'replay{next(counter)}.db'}")
         clock = SimClock(START)
         engine = make_engine(analyzer, load_incident_settings())
@@ -55,7 +60,9 @@ def run_replay(tmp_path: Path, analyzer: Analyzer) -> Replay:
         try:
             await replay((json.dumps(r, ensure_ascii=False) if isinstance(r, dict) else r
                           for r in records), store, AnalysisStage(store, analyzer, clock),
-                         IncidentStage(store, engine, clock), clock, events.append, errors.append)
+                         IncidentStage(store, engine, clock), clock, events.append, errors.append,
+                         ResponseStage(store, Clocks(policy or load_policy(), roster or load_roster()),
+                                       clock))
         finally:
             store.close()
         if errors:

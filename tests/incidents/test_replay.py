@@ -90,13 +90,13 @@ async def test_lifecycle_and_reflare(run_replay: Replay) -> None:
     ]
     events = await run_replay(records)
     kinds = [(e["type"], e["incident"]) for e in events
-             if e["type"] in ("opened", "acknowledged", "confirmed", "milestone", "closed")]
-    assert kinds == [("opened", 1), ("acknowledged", 1), ("confirmed", 1), ("milestone", 1),
+             if e["type"] in ("opened", "acknowledged", "confirmed", "milestone_recorded", "closed")]
+    assert kinds == [("opened", 1), ("acknowledged", 1), ("confirmed", 1), ("milestone_recorded", 1),
                      ("closed", 1), ("opened", 2)]
     confirmed = next(e for e in events if e["type"] == "confirmed")
     assert confirmed["level"] == "II"
     assert confirmed["actor"] == "值班员甲"
-    milestone = next(e for e in events if e["type"] == "milestone")
+    milestone = next(e for e in events if e["type"] == "milestone_recorded")
     assert milestone["status"] == "responding"
     assert opened(events)[1]["reflare_of"] == 1
 

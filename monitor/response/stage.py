@@ -1,0 +1,106 @@
+"""The response stage: follows the timeline to start, re-plan and stop clocks, and carries
+out due actions when they fall due. The store holds every clock, deadline and due action;
+the scheduler only wakes the stage at the next due time, so a restart loses nothing: what
+fell due while the service was down is done at once and marked late."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from functools import partial
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Connection, func, select
+
+from monitor import failpoints
+from monitor.clock import Clock
+from monitor.response.clocks import Clocks
+from monitor.store import Store
+from monitor.store.incidents import get_cursor, set_cursor, timeline_after
+from monitor.store.response import due_action_ids, next_due_at
+from monitor.store.schema import timeline
+
+log = logging.getLogger(__name__)
+NAME = "response"  # its cursor is a timeline id
+HANDLED = ("opened", "level_proposed", "confirmed", "acknowledged", "milestone_recorded",
+           "occurred_set", "dismissed", "closed", "merged", "resurfaced")
+EVENT_BATCH = 200
+
+
+class ResponseStage:
+    IDLE_CHECK_S = 30.0  # look at the store even when nobody wakes us
+
+    def __init__(self, store: Store, clocks: Clocks, clock: Clock) -> None:
+        self.store = store
+        self.clocks = clocks
+        self.clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def process_events(self) -> int:
+        """Follow the timeline from the cursor; returns how many events were handled."""
+        total = 0
+        while True:
+            handled, more = await self.store.run(self._events_batch)
+            total += handled
+            if not more:
+                return total
+
+    def _events_batch(self, conn: Connection) -> tuple[int, bool]:
+        now = self.clock.now()
+        cursor = get_cursor(conn, NAME)
+        newest = conn.execute(select(func.max(timeline.c.id))).scalar() or 0
+        events = timeline_after(conn, cursor, EVENT_BATCH, until=newest, types=HANDLED)
+        for event in events:
+            self.clocks.handle(conn, event, now)
+            failpoints.hit("response.mid_events")
+        more = len(events) == EVENT_BATCH
+        set_cursor(conn, NAME, (events[-1].id or cursor) if more else newest)
+        return len(events), more
+
+    async def run_due(self, now: datetime | None = None) -> int:
+        """Carry out every action due by now, each in its own transaction."""
+        done = 0
+        while True:
+            ids = await self.store.run(partial(due_action_ids, now=now or self.clock.now()))
+            if not ids:
+                return done
+            for action_id in ids:
+                carry_out = partial(self.clocks.carry_out, action_id=action_id,
+                                    now=now or self.clock.now())
+                done += await self.store.run(carry_out)
+                failpoints.hit("response.between_actions")
+
+    async def next_due(self) -> datetime | None:
+        return await self.store.run(next_due_at)
+
+    async def run(self) -> None:
+        """The service loop: follow the timeline and do what falls due; APScheduler wakes the
+        loop at the next due time, and the loop looks on its own every half minute."""
+        scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
+        scheduler.start()
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    await self.process_events()
+                    await self.run_due()
+                    due = await self.next_due()
+                    if due is not None:
+                        # the job is only a wake-up call: if it is lost or skipped, the
+                        # store still has the action and the idle check finds it
+                        scheduler.add_job(self.wake, "date", run_date=due, id="response-wake",
+                                          replace_existing=True, misfire_grace_time=None)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("response stage failed; due actions stay in the store and "
+                                  "are retried")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.IDLE_CHECK_S)
+        finally:
+            scheduler.shutdown(wait=False)

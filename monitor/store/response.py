@@ -1,0 +1,160 @@
+"""Clocks, deadlines, due actions and the outbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from monitor.records import Deadline, DueAction, TimelineEvent
+from monitor.store.schema import clocks, deadlines, due_actions, items, outbox, timeline
+
+
+@dataclass(frozen=True, slots=True)
+class ClockRow:
+    incident_id: int
+    policy: str
+    start_rule: str
+    detected_at: datetime
+    first_item_at: datetime
+    occurred_at: datetime | None
+    start_at: datetime
+    level: str
+    level_confirmed: bool
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    stopped: str | None = None
+
+
+def get_clock(conn: Connection, incident_id: int) -> ClockRow | None:
+    row = conn.execute(select(clocks).where(clocks.c.incident_id == incident_id)).first()
+    return ClockRow(**row._mapping) if row is not None else None
+
+
+def put_clock(conn: Connection, clock: ClockRow, new: bool) -> None:
+    values = {name: getattr(clock, name) for name in ClockRow.__slots__}
+    if new:
+        conn.execute(insert(clocks).values(**values))
+    else:
+        conn.execute(update(clocks).where(clocks.c.incident_id == clock.incident_id)
+                     .values(**values))
+
+
+def _deadline(row: Row[Any]) -> Deadline:
+    m = dict(row._mapping)
+    m["met_by"] = tuple(json.loads(m["met_by"]))
+    return Deadline(**m)
+
+
+def deadlines_of(conn: Connection, incident_id: int) -> list[Deadline]:
+    query = select(deadlines).where(deadlines.c.incident_id == incident_id).order_by(
+        deadlines.c.due_at, deadlines.c.id)
+    return [_deadline(r) for r in conn.execute(query)]
+
+
+def put_deadline(conn: Connection, deadline: Deadline) -> None:
+    values = {"incident_id": deadline.incident_id, "key": deadline.key, "label": deadline.label,
+              "met_by": json.dumps(list(deadline.met_by)), "hard": deadline.hard,
+              "due_at": deadline.due_at, "status": deadline.status, "met_at": deadline.met_at,
+              "missed_at": deadline.missed_at}
+    if deadline.id is None:
+        conn.execute(insert(deadlines).values(**values))
+    else:
+        conn.execute(update(deadlines).where(deadlines.c.id == deadline.id).values(**values))
+
+
+def add_actions(conn: Connection, actions: Sequence[DueAction]) -> None:
+    if actions:
+        conn.execute(insert(due_actions), [
+            {"incident_id": a.incident_id, "kind": a.kind, "deadline_key": a.deadline_key,
+             "step": a.step, "due_at": a.due_at, "status": "pending"} for a in actions])
+
+
+def cancel_actions(conn: Connection, incident_id: int, *, kind: str | None = None,
+                   deadline_key: str | None = None) -> int:
+    query = update(due_actions).where(due_actions.c.incident_id == incident_id,
+                                      due_actions.c.status == "pending")
+    if kind is not None:
+        query = query.where(due_actions.c.kind == kind)
+    if deadline_key is not None:
+        query = query.where(due_actions.c.deadline_key == deadline_key)
+    return conn.execute(query.values(status="cancelled")).rowcount
+
+
+def _action(row: Row[Any]) -> DueAction:
+    return DueAction(**row._mapping)
+
+
+def pending_actions(conn: Connection, incident_id: int | None = None) -> list[DueAction]:
+    query = select(due_actions).where(due_actions.c.status == "pending")
+    if incident_id is not None:
+        query = query.where(due_actions.c.incident_id == incident_id)
+    return [_action(r) for r in conn.execute(query.order_by(due_actions.c.due_at,
+                                                            due_actions.c.id))]
+
+
+def due_action_ids(conn: Connection, now: datetime, limit: int = 500) -> list[int]:
+    query = (select(due_actions.c.id).where(due_actions.c.status == "pending",
+                                            due_actions.c.due_at <= now)
+             .order_by(due_actions.c.due_at, due_actions.c.id).limit(limit))
+    return list(conn.execute(query).scalars())
+
+
+def next_due_at(conn: Connection) -> datetime | None:
+    query = (select(due_actions.c.due_at).where(due_actions.c.status == "pending")
+             .order_by(due_actions.c.due_at).limit(1))
+    due: datetime | None = conn.execute(query).scalar()
+    return due
+
+
+def claim(conn: Connection, action_id: int, now: datetime) -> DueAction | None:
+    """Take the action for this transaction; None when it is no longer pending (another
+    process did it, or it was cancelled). The conditional UPDATE is what makes two
+    processes on one database never both act on it."""
+    done = conn.execute(update(due_actions).where(due_actions.c.id == action_id,
+                                                  due_actions.c.status == "pending")
+                        .values(status="done", done_at=now))
+    if done.rowcount != 1:
+        return None
+    row = conn.execute(select(due_actions).where(due_actions.c.id == action_id)).one()
+    return _action(row)
+
+
+def add_outbox(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(outbox), [{
+            **row, "channels": json.dumps(row["channels"], ensure_ascii=False),
+            "data": json.dumps(row["data"], ensure_ascii=False), "status": "pending",
+            "attempts": 0} for row in rows])
+
+
+def outbox_rows(conn: Connection) -> list[dict[str, Any]]:
+    rows = []
+    for row in conn.execute(select(outbox).order_by(outbox.c.id)):
+        m = dict(row._mapping)
+        m["channels"], m["data"] = json.loads(m["channels"]), json.loads(m["data"])
+        rows.append(m)
+    return rows
+
+
+def milestones_of(conn: Connection, incident_id: int) -> list[TimelineEvent]:
+    query = (select(timeline).where(timeline.c.incident_id == incident_id,
+                                    timeline.c.type == "milestone_recorded")
+             .order_by(timeline.c.id))
+    return [TimelineEvent(incident_id=r.incident_id, at=r.at, type=r.type, actor=r.actor,
+                          data=json.loads(r.data), id=r.id) for r in conn.execute(query)]
+
+
+def item_time(conn: Connection, item_id: int) -> datetime | None:
+    """When an item happened: its publication time, else when it was fetched."""
+    row = conn.execute(select(items.c.published_at, items.c.fetched_at)
+                       .where(items.c.id == item_id)).first()
+    if row is None:
+        return None
+    published: datetime | None = row.published_at
+    fetched: datetime = row.fetched_at
+    return published if published is not None and published <= fetched else fetched

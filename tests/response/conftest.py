@@ -1,0 +1,3 @@
+from tests.incidents.conftest import analyzer, run_replay
+
+__all__ = ["analyzer", "run_replay"]
