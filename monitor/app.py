@@ -21,6 +21,10 @@ from monitor.incidents import make_engine
 from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage
 from monitor.records import FetchStatus
+from monitor.response.clocks import Clocks
+from monitor.response.policy import load_policy
+from monitor.response.roster import load_roster
+from monitor.response.stage import ResponseStage
 from monitor.store import Store
 from monitor.store.incidents import list_incidents
 from monitor.store.signals import backlog
@@ -43,6 +47,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     sources = sources or load_sources(settings.sources_path)
     analyzer = load_analyzer(settings.profile_path, settings.plans_path, settings.models_dir)
     incident_settings = load_incident_settings(settings.incidents_path)
+    clocks = Clocks(load_policy(settings.policy_path), load_roster(settings.roster_path))
     app = web.Application()
     app[SOURCES] = sources
     app.router.add_get("/healthz", healthz)
@@ -59,7 +64,9 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         incidents = IncidentStage(store, make_engine(analyzer, incident_settings), clock_,
                                   weights)
         app[INCIDENTS] = incidents
+        response = ResponseStage(store, clocks, clock_)
         stage.on_analysed = incidents.wake
+        incidents.on_timeline = response.wake
 
         def on_report(report: PollReport) -> None:
             if report.new:
@@ -68,7 +75,8 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         poller = Poller(store, fetcher, clock_, on_report=on_report, parse_executor=pool)
         await incidents.restore()
         tasks = [asyncio.create_task(stage.run(), name="analysis"),
-                 asyncio.create_task(incidents.run(), name="incidents")]
+                 asyncio.create_task(incidents.run(), name="incidents"),
+                 asyncio.create_task(response.run(), name="response")]
         if poll:
             tasks.append(asyncio.create_task(poller.run(sources.sources), name="pollers"))
         enabled = sum(s.enabled for s in sources.sources)

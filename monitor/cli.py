@@ -494,3 +494,17 @@ def _source_weights(settings: Settings) -> dict[str, float]:
         return {s.name: s.weight for s in load_sources(settings.sources_path).sources}
     except MonitorError:
         return {}
+
+
+def _response_commands() -> None:
+    from monitor.response.commands import clocks, duty, incident
+
+    for command in (incident, duty, clocks):
+        subcommands = command.commands.values() if isinstance(command, click.Group) else []
+        for each in (command, *subcommands):
+            if each.callback is not None:
+                each.callback = _errors_to_exit(each.callback)
+        main.add_command(command)
+
+
+_response_commands()

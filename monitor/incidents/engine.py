@@ -91,6 +91,7 @@ class Changes:
     # (item, from incident, to incident); an item not filed under "from" stays where it is
     moved_items: list[tuple[int, int, int]] = field(default_factory=list)
     incidents: dict[int, Incident] = field(default_factory=dict)  # newest state of each
+    states: set[int] = field(default_factory=set)  # incidents whose status or level changed
     timeline: list[TimelineEvent] = field(default_factory=list)
 
     def event(self, incident: Incident, at: datetime, event_type: str, actor: str = SYSTEM,
@@ -368,6 +369,7 @@ class Engine:
                           heat_at_dismissal=cluster.dismissed_heat,
                           margin=self.settings.dismiss_margin, reasons=reading.reasons)
             incident = replace(incident, status=IncidentStatus.OPEN)
+            changes.states.add(incident.id)
             cluster.dismissed_heat = None
         cluster.incident = incident
         changes.incidents[incident.id] = incident
@@ -396,6 +398,7 @@ class Engine:
                                    merged_into=keep.incident.id, updated_at=now)
                 changes.event(absorbed, now, "merged", into=keep.incident.id)
                 changes.incidents[absorbed.id] = absorbed
+                changes.states.add(absorbed.id)
                 changes.moved.append((absorbed.id, keep.incident.id))
                 changes.event(keep.incident, now, "absorbed", from_incident=absorbed.id,
                               items=other.count)
@@ -446,47 +449,34 @@ class Engine:
 
     def act(self, stored: Incident, action: str, by: str, at: datetime, changes: Changes,
             **fields: object) -> Incident:
-        """ack, milestone (kind, url), confirm (level), dismiss, close. ``stored`` is the
-        incident as the store has it; the engine's own copy wins while its cluster is live."""
+        """ack, milestone (kind and evidence), occurred (time), confirm (level), dismiss,
+        close. ``stored`` is the incident as the store has it; the engine's own copy wins
+        while its cluster is live."""
         key = self._by_incident.get(stored.id)
         cluster = self.clusters.get(key) if key is not None else None
         incident = cluster.incident if cluster is not None and cluster.incident else stored
-        incident_id = incident.id
-        if incident.status is IncidentStatus.MERGED:
-            raise ActionError(f"incident #{incident_id} was merged into #{incident.merged_into}")
-        if incident.status is IncidentStatus.CLOSED and action != "ack":
-            raise ActionError(f"incident #{incident_id} is closed")
-        if action == "ack":
-            changes.event(incident, at, "acknowledged", by)
-        elif action == "confirm":
-            level = fields.get("level") or incident.proposed_level
-            if level not in ("I", "II", "III", "IV"):
-                raise ActionError(f"confirm needs a level I, II, III or IV (got {level!r})")
-            status = (incident.status if incident.status is IncidentStatus.RESPONDING
-                      else IncidentStatus.CONFIRMED)
-            incident = replace(incident, status=status, level=str(level))
-            changes.event(incident, at, "confirmed", by, level=level,
-                          proposed=incident.proposed_level)
-        elif action == "dismiss":
-            incident = replace(incident, status=IncidentStatus.DISMISSED)
-            dismissed_heat = max(incident.heat, 1.0)
-            if cluster is not None:
-                cluster.dismissed_heat = dismissed_heat
-            changes.event(incident, at, "dismissed", by, heat=incident.heat,
-                          comes_back_at_heat=round(dismissed_heat
-                                                   * self.settings.dismiss_margin, 1))
-        elif action in ("milestone", "occurred"):
-            incident = _record(incident, action, by, at, changes, fields)
-        elif action == "close":
-            incident = replace(incident, status=IncidentStatus.CLOSED)
-            changes.event(incident, at, "closed", by)
-        else:
-            raise ActionError(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
-        incident = replace(incident, updated_at=at)
+        incident = apply_action(incident, action, by, at, changes, self.settings.dismiss_margin,
+                                fields)
         if cluster is not None:
+            if action == "dismiss":
+                cluster.dismissed_heat = max(incident.heat, 1.0)
             cluster.incident = incident
-        changes.incidents[incident.id] = incident
         return incident
+
+    def live_incident_ids(self) -> list[int]:
+        return sorted(self._by_incident)
+
+    def refresh(self, incident_id: int, status: IncidentStatus, level: str | None) -> None:
+        """Take a person's change made through the store by another process (the command
+        line): the stored status and level win over the engine's copy."""
+        cluster = self.clusters.get(self._by_incident.get(incident_id, 0))
+        if cluster is None or cluster.incident is None:
+            return
+        incident = cluster.incident
+        if incident.status is not status or incident.level != level:
+            if status is IncidentStatus.DISMISSED and cluster.dismissed_heat is None:
+                cluster.dismissed_heat = max(incident.heat, 1.0)
+            cluster.incident = replace(incident, status=status, level=level)
 
     def split(self, stored: Incident, item_ids: set[int], by: str, at: datetime,
               changes: Changes) -> Incident:
@@ -595,7 +585,7 @@ def _evidence(fields: dict[str, object]) -> dict[str, object]:
         raise ActionError(f"a milestone needs 'kind', one of {', '.join(MILESTONE_KINDS)} "
                           f"(got {kind!r})")
     if not fields.get("url") and not fields.get("document"):
-        raise ActionError(f"a {kind} milestone needs its evidence: 'url' of the release or "
+        raise ActionError(f"the {kind} milestone needs its evidence: 'url' of the release or "
                           "'document' (the document number or file)")
     evidence: dict[str, object] = {"kind": kind}
     for name in ("url", "document", "channel", "spokesperson"):
@@ -605,3 +595,38 @@ def _evidence(fields: dict[str, object]) -> dict[str, object]:
         evidence["time"] = _aware_time(fields["time"], f"the {kind} milestone").isoformat()
     return evidence
 
+
+def apply_action(incident: Incident, action: str, by: str, at: datetime, changes: Changes,
+                 dismiss_margin: float, fields: dict[str, object]) -> Incident:
+    """A person's action on an incident: the new incident and its timeline event."""
+    incident_id = incident.id
+    if incident.status is IncidentStatus.MERGED:
+        raise ActionError(f"incident #{incident_id} was merged into #{incident.merged_into}")
+    if incident.status is IncidentStatus.CLOSED and action != "ack":
+        raise ActionError(f"incident #{incident_id} is closed")
+    if action == "ack":
+        changes.event(incident, at, "acknowledged", by)
+    elif action == "confirm":
+        level = fields.get("level") or incident.proposed_level
+        if level not in ("I", "II", "III", "IV"):
+            raise ActionError(f"confirm needs a level I, II, III or IV (got {level!r})")
+        status = (incident.status if incident.status is IncidentStatus.RESPONDING
+                  else IncidentStatus.CONFIRMED)
+        incident = replace(incident, status=status, level=str(level))
+        changes.event(incident, at, "confirmed", by, level=level,
+                      proposed=incident.proposed_level)
+    elif action == "dismiss":
+        incident = replace(incident, status=IncidentStatus.DISMISSED)
+        changes.event(incident, at, "dismissed", by, heat=incident.heat,
+                      comes_back_at_heat=round(max(incident.heat, 1.0) * dismiss_margin, 1))
+    elif action in ("milestone", "occurred"):
+        incident = _record(incident, action, by, at, changes, fields)
+    elif action == "close":
+        incident = replace(incident, status=IncidentStatus.CLOSED)
+        changes.event(incident, at, "closed", by)
+    else:
+        raise ActionError(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
+    incident = replace(incident, updated_at=at)
+    changes.incidents[incident.id] = incident
+    changes.states.add(incident.id)
+    return incident

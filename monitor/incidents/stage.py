@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -25,6 +26,7 @@ from monitor.store.incidents import (
     get_cursor,
     incident_by_item_url,
     incident_items_since,
+    incident_states,
     item_ids_by_url,
     list_incidents,
     next_incident_id,
@@ -47,9 +49,15 @@ class IncidentStage:
         self.weights = weights or {}
         self._wake = asyncio.Event()
         self._cursor: int | None = None
+        self.on_timeline: Callable[[], None] | None = None  # the response stage's wake-up
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _after(self, changes: Changes) -> None:
+        _log_changes(changes)
+        if changes.timeline and self.on_timeline is not None:
+            self.on_timeline()
 
     async def restore(self) -> None:
         """Rebuild the engine's memory from the store: the live incidents and the relevant
@@ -89,6 +97,7 @@ class IncidentStage:
             await self.restore()
         cursor = self._cursor or 0
         total = 0
+        await self._take_stored_states()
         while True:
             rows = await self.store.run(partial(analysed_after, last_id=cursor,
                                                 limit=self.BATCH))
@@ -103,16 +112,26 @@ class IncidentStage:
             await self.store.run(partial(_write, changes=changes, cursor=cursor))
             self._cursor = cursor
             total += len(rows)
-            _log_changes(changes)
+            self._after(changes)
             if len(rows) < self.BATCH:  # that was the last of them
                 return total
 
+    async def _take_stored_states(self) -> None:
+        """Statuses and levels set by a person through another process (the command line)."""
+        ids = self.engine.live_incident_ids()
+        if not ids:
+            return
+        stored = await self.store.run(partial(incident_states, ids=ids))
+        for incident_id, (status, level) in stored.items():
+            self.engine.refresh(incident_id, IncidentStatus(status), level)
+
     async def tick(self, now: datetime | None = None) -> None:
+        await self._take_stored_states()
         changes = Changes()
         self.engine.tick(now or self.clock.now(), changes)
         if changes.incidents or changes.timeline:
             await self.store.run(lambda c: apply_changes(c, changes))
-            _log_changes(changes)
+            self._after(changes)
 
     async def act(self, item_url: str, action: str, by: str, at: datetime,
                   **fields: object) -> Incident:
@@ -123,7 +142,7 @@ class IncidentStage:
         changes = Changes()
         updated = self.engine.act(incident, action, by, at, changes, **fields)
         await self.store.run(lambda c: apply_changes(c, changes))
-        _log_changes(changes)
+        self._after(changes)
         return updated
 
     async def split(self, item_url: str, item_urls: list[str], by: str,
@@ -137,7 +156,7 @@ class IncidentStage:
         changes = Changes()
         new = self.engine.split(incident, set(ids), by, at, changes)
         await self.store.run(lambda c: apply_changes(c, changes))
-        _log_changes(changes)
+        self._after(changes)
         return new
 
     async def run(self) -> None:

@@ -6,16 +6,16 @@ fell due while the service was down is done at once and marked late."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Connection, func, select
 
 from monitor import failpoints
-from monitor.clock import Clock
+from monitor.clock import Clock, WallClock
 from monitor.response.clocks import Clocks
 from monitor.store import Store
 from monitor.store.incidents import get_cursor, set_cursor, timeline_after
@@ -79,20 +79,22 @@ class ResponseStage:
         return await self.store.run(next_due_at)
 
     async def run(self) -> None:
-        """The service loop: follow the timeline and do what falls due; APScheduler wakes the
-        loop at the next due time, and the loop looks on its own every half minute."""
+        """The service loop: follow the timeline and do what falls due. On the wall clock
+        APScheduler wakes the loop at the next due time; on any clock the loop also sleeps
+        no longer than until then, and looks on its own every half minute."""
         scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
         scheduler.start()
         try:
             while True:
                 self._wake.clear()
+                due = None
                 try:
                     await self.process_events()
                     await self.run_due()
                     due = await self.next_due()
-                    if due is not None:
-                        # the job is only a wake-up call: if it is lost or skipped, the
-                        # store still has the action and the idle check finds it
+                    if due is not None and isinstance(self.clock, WallClock):
+                        # only a wake-up call: if it is lost or skipped, the store still has
+                        # the action and the loop's own wait finds it
                         scheduler.add_job(self.wake, "date", run_date=due, id="response-wake",
                                           replace_existing=True, misfire_grace_time=None)
                 except asyncio.CancelledError:
@@ -100,7 +102,19 @@ class ResponseStage:
                 except Exception:
                     log.exception("response stage failed; due actions stay in the store and "
                                   "are retried")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.IDLE_CHECK_S)
+                await self._wait(due)
         finally:
             scheduler.shutdown(wait=False)
+
+    async def _wait(self, due: datetime | None) -> None:
+        """Until woken, until ``due`` on our clock, or IDLE_CHECK_S of real time."""
+        waits: list[asyncio.Task[Any]] = [asyncio.create_task(self._wake.wait())]
+        if due is not None:
+            ahead = max(0.0, (due - self.clock.now()).total_seconds())
+            waits.append(asyncio.create_task(self.clock.sleep(ahead)))
+        try:
+            await asyncio.wait(waits, timeout=self.IDLE_CHECK_S,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()

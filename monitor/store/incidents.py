@@ -18,6 +18,7 @@ from monitor.store.schema import signals as signals_t
 from monitor.store.signals import signal_of_row
 
 _JSON_FIELDS = ("topics", "keywords", "places")
+_STATE_FIELDS = ("status", "level", "merged_into")
 
 
 def get_cursor(conn: Connection, stage: str) -> int:
@@ -67,12 +68,17 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
     new = [row for row in rows if row["id"] not in known]
     if new:
         conn.execute(insert(incidents), new)
-    changed = [{**row, "b_id": row["id"]} for row in rows if row["id"] in known]
-    if changed:  # one statement for all, as a tick touches every live incident
-        columns: dict[str, Any] = {name: bindparam(name) for name in changed[0]
-                                   if name not in ("id", "b_id")}
-        conn.execute(update(incidents).where(incidents.c.id == bindparam("b_id"))
-                     .values(**columns), changed)
+    # The figures are the engine's; status and level are a person's, written only where this
+    # batch changed them, so that a change made meanwhile by another process is not undone.
+    figures = [{k: v for k, v in row.items() if k not in _STATE_FIELDS}
+               for row in rows if row["id"] in known and row["id"] not in changes.states]
+    states = [row for row in rows if row["id"] in known and row["id"] in changes.states]
+    for changed in (figures, states):
+        if changed:  # one statement for all, as a tick touches every live incident
+            columns: dict[str, Any] = {name: bindparam(name) for name in changed[0]
+                                       if name != "id"}
+            conn.execute(update(incidents).where(incidents.c.id == bindparam("b_id"))
+                         .values(**columns), [{**row, "b_id": row["id"]} for row in changed])
     if changes.incident_items:
         conn.execute(insert(incident_items), [
             {"item_id": i, "incident_id": n, "added_at": at} for i, n, at in changes.incident_items])
@@ -179,3 +185,13 @@ def timeline_after(conn: Connection, last_id: int = 0, limit: int = 10_000, *,
         query = query.where(timeline.c.type.in_(types))
     return [TimelineEvent(incident_id=r.incident_id, at=r.at, type=r.type, actor=r.actor,
                           data=json.loads(r.data), id=r.id) for r in conn.execute(query)]
+
+
+def incident_states(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    """id → (status, level) as stored."""
+    found: dict[int, tuple[str, str | None]] = {}
+    for start in range(0, len(ids), 400):
+        query = select(incidents.c.id, incidents.c.status, incidents.c.level).where(
+            incidents.c.id.in_(ids[start:start + 400]))
+        found.update({row.id: (row.status, row.level) for row in conn.execute(query)})
+    return found
