@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from monitor.response.policy import load_policy
 from tests.incidents.conftest import DISPUTE, START, Replay, action, item
 
 FIRST = "https://d.example/0"
@@ -160,3 +161,22 @@ async def test_milestone_without_evidence_is_refused(run_replay: Replay) -> None
     ])
     assert of(events, "milestone_recorded") == []
     assert "evidence" in events[-1]["errors"][0]
+
+
+async def test_clocks_can_start_when_the_event_happened(run_replay: Replay) -> None:
+    policy = load_policy().model_copy(update={"clock_start": "occurred"})
+    events = await run_replay([
+        *dispute(),
+        action(31, "confirm", FIRST, level="II"),
+        # the duty officer learns the collapse happened at 07:00, before any post
+        action(40, "occurred", FIRST, time=(START - timedelta(hours=1)).isoformat()),
+        end(6),
+    ], policy=policy)
+    occurred = START - timedelta(hours=1)
+    moved = [(e["deadline"], datetime.fromisoformat(e["due"]) - occurred)
+             for e in of(events, "deadline_set", reason="occurred_set")]
+    assert moved == [("release_target", timedelta(hours=3)), ("release", timedelta(hours=5)),
+                     ("press_conference", timedelta(hours=24)),
+                     ("internal_report", timedelta(hours=2))]
+    missed = {e["deadline"]: at(e) for e in of(events, "deadline_missed")}
+    assert missed["release"] == occurred + timedelta(hours=5)

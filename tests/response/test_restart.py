@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +115,29 @@ def test_two_processes_on_one_database_never_both_act(
     _, _, before = outcome(prepared)
     done = [int(out.split(" due actions done")[0].rsplit(", ", 1)[1]) for out, _ in outputs]
     assert sum(done) == ref_actions["done"] - before["done"] > 10
+
+
+def test_a_policy_edit_does_not_change_a_running_incident(prepared: Path,
+                                                          tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    shutil.copy(prepared, db)
+    policy = (Path(__file__).parents[2] / "alerts" / "policy.yaml").read_text(encoding="utf-8")
+    edited = tmp_path / "policy.yaml"
+    edited.write_text(policy.replace("within: 5h, hard: true", "within: 1h, hard: true"),
+                      encoding="utf-8")
+    config = tmp_path / "monitor.yaml"
+    config.write_text("policy: policy.yaml\n", encoding="utf-8")
+    assert monitor(db, "incident", "confirm", "1", "--level", "I", "--by", "值班员甲",
+                   "--config", str(config)).returncode == 0
+    done = monitor(db, "clocks", "run", "--until", UNTIL, "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        start, due = conn.execute(text(
+            "SELECT c.start_at, d.due_at FROM clocks c JOIN deadlines d "
+            "ON d.incident_id = c.incident_id WHERE d.key = 'release'")).one()
+        level = conn.execute(text("SELECT level FROM clocks")).scalar_one()
+    engine.dispose()
+    assert level == "I"
+    hours = (datetime.fromisoformat(str(due)) - datetime.fromisoformat(str(start)))
+    assert hours == timedelta(hours=5)  # as frozen when the clocks started, not 1 h
