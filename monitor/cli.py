@@ -16,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
+from monitor import cli_options
 from monitor.analyze.analyzer import Analyzer
 from monitor.clock import SHANGHAI, WallClock
 from monitor.collect.fetch import Fetcher
@@ -31,11 +32,8 @@ log = logging.getLogger("monitor")
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_config = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
-                       help="Settings file (YAML).")
-_db = click.option("--db", "db", metavar="URL", envvar="MONITOR_DB",
-                   help="Database URL (default: the config, then $MONITOR_DB, then "
-                        "sqlite:///monitor.db).")
+_config = cli_options.config
+_db = cli_options.db
 _sources = click.option("--sources", "sources", type=click.Path(dir_okay=False, path_type=Path),
                         help="Sources file (default: ./sources.yaml, else the bundled one).")
 

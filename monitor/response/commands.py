@@ -14,6 +14,7 @@ from typing import Any
 import click
 from sqlalchemy import Connection
 
+from monitor import cli_options
 from monitor.clock import SHANGHAI, Clock, SimClock, WallClock
 from monitor.config import Settings, load_settings
 from monitor.errors import MonitorError
@@ -29,11 +30,8 @@ from monitor.store import Store
 from monitor.store.incidents import apply_changes, get_incident, list_incidents, timeline_after
 from monitor.store.response import deadlines_of, get_clock, pending_actions
 
-_config = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
-                       help="Settings file (YAML).")
-_db = click.option("--db", "db", metavar="URL", envvar="MONITOR_DB",
-                   help="Database URL (default: the config, then $MONITOR_DB, then "
-                        "sqlite:///monitor.db).")
+_config = cli_options.config
+_db = cli_options.db
 _by = click.option("--by", "by", required=True, envvar="MONITOR_USER",
                    help="Who acts (a name from the roster); default $MONITOR_USER.")
 _json = click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
