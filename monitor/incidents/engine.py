@@ -30,7 +30,7 @@ INDEX_TERMS = 8  # a cluster is found through its strongest terms
 POSTING_LIMIT = 64
 CANDIDATES = 24  # clusters compared with each item at most
 DESCRIBE = 200  # items read to pick an incident's title, topics and places
-KEEP_MEMBERS = 100  # items a cluster remembers in detail; older ones live on in its sums
+KEEP_MEMBERS = 50  # items a cluster remembers in detail; older ones live on in its sums
 MEMBER_TERMS = 8  # terms remembered per item, to choose the most representative one
 SYSTEM = "system"
 BACKFILL_LIMIT = timedelta(days=7)
