@@ -495,9 +495,10 @@ def _source_weights(settings: Settings) -> dict[str, float]:
 
 
 def _response_commands() -> None:
+    from monitor.notify.commands import alerts
     from monitor.response.commands import clocks, duty, incident
 
-    for command in (incident, duty, clocks):
+    for command in (incident, duty, clocks, alerts):
         subcommands = command.commands.values() if isinstance(command, click.Group) else []
         for each in (command, *subcommands):
             if each.callback is not None:

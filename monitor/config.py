@@ -123,6 +123,7 @@ class SettingsModel(_Strict):
     incidents: str | None = None  # incident thresholds (default: alerts/incidents.yaml)
     policy: str | None = None  # response clocks (default: alerts/policy.yaml)
     roster: str | None = None  # duty roster (default: alerts/roster.yaml)
+    channels: str | None = None  # alert channels (default: alerts/channels.yaml)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class Settings:
     incidents_path: Path = PROJECT_DIR / "alerts" / "incidents.yaml"
     policy_path: Path = PROJECT_DIR / "alerts" / "policy.yaml"
     roster_path: Path = PROJECT_DIR / "alerts" / "roster.yaml"
+    channels_path: Path = PROJECT_DIR / "alerts" / "channels.yaml"
 
 
 def _default_file(name: str) -> Path:
@@ -171,7 +173,9 @@ def load_settings(config: Path | None = None, *, database: str | None = None,
         incidents_path=(base / model.incidents if model.incidents
                         else _default_file("alerts/incidents.yaml")),
         policy_path=base / model.policy if model.policy else _default_file("alerts/policy.yaml"),
-        roster_path=base / model.roster if model.roster else _default_file("alerts/roster.yaml"))
+        roster_path=base / model.roster if model.roster else _default_file("alerts/roster.yaml"),
+        channels_path=(base / model.channels if model.channels
+                       else _default_file("alerts/channels.yaml")))
 
 
 def _split_env(name: str) -> list[str]:

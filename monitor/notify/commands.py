@@ -1,0 +1,62 @@
+"""`monitor alerts test CHANNEL`: send a test message and print the platform's reply."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import aiohttp
+import click
+
+from monitor import cli_options
+from monitor.clock import WallClock
+from monitor.config import load_settings
+from monitor.errors import ConfigError
+from monitor.notify.channels import Outcome, Recipient, make_channel
+from monitor.notify.render import render
+from monitor.notify.settings import load_channels
+from monitor.response.roster import load_roster
+
+
+@click.group()
+def alerts() -> None:
+    """Alert channels."""
+
+
+@alerts.command("test")
+@click.argument("channel")
+@click.option("--to", "person", help="A person of the roster (default: the duty officer on "
+                                     "duty now); e-mail and SMS go to their address.")
+@cli_options.config
+def test_command(channel: str, person: str | None, config: Path | None) -> None:
+    """Send a test message through CHANNEL and print the platform's reply."""
+    settings = load_settings(config)
+    chosen = load_channels(settings.channels_path).get(channel)
+    roster = load_roster(settings.roster_path)
+    clock = WallClock()
+    if person is not None:
+        found = roster.person(person)
+        if found is None:
+            raise ConfigError(f"no person {person!r} in {settings.roster_path}")
+    else:
+        on_duty = roster.on_duty("duty_officer", clock.now())
+        found = on_duty[0] if on_duty else None
+    to = Recipient(found.name, found.wecom, found.dingtalk, found.feishu, found.phone,
+                   found.email) if found else None
+    when = clock.now().strftime("%Y-%m-%d %H:%M")
+    message = render("test", {"title": f"{chosen.name} 通道测试 {when}"}, None, to,
+                     "https://example.invalid/", None)
+
+    async def send() -> Outcome:
+        async with aiohttp.ClientSession() as session:
+            return await make_channel(chosen, session, clock).send(message)
+
+    outcome = asyncio.run(send())
+    verdict = ("delivered" if outcome.delivered else
+               "configuration fault, not retried" if outcome.fault else
+               f"failed, worth a retry after {outcome.retry_after:.0f} s")
+    click.echo(f"{chosen.name} ({chosen.type}): {verdict}")
+    click.echo(f"reply: {outcome.detail}")
+    if not outcome.delivered:
+        sys.exit(1)
