@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 
 from monitor.analyze.analyzer import load_analyzer
@@ -17,9 +18,14 @@ from monitor.clock import Clock, WallClock
 from monitor.collect.fetch import Fetcher
 from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, SourceList, load_sources
+from monitor.errors import ConfigError
 from monitor.incidents import make_engine
 from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage
+from monitor.notify.routing import load_routing
+from monitor.notify.sender import Links, Sender
+from monitor.notify.settings import load_channels
+from monitor.notify.web import ACK_SECRET_ENV, ack_routes, ack_secret, ack_url
 from monitor.records import FetchStatus
 from monitor.response.clocks import Clocks
 from monitor.response.policy import load_policy
@@ -38,7 +44,7 @@ SOURCES = web.AppKey("sources", SourceList)
 
 
 def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
-              sources: SourceList | None = None) -> web.Application:
+              sources: SourceList | None = None, send_alerts: bool = True) -> web.Application:
     """Everything the service runs, owned by the app's cleanup context so that Ctrl-C or
     SIGTERM stops the pollers, lets the store finish its transaction and closes the session.
     ``sources`` replaces the sources file (the demo serves its own feeds)."""
@@ -47,7 +53,18 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     sources = sources or load_sources(settings.sources_path)
     analyzer = load_analyzer(settings.profile_path, settings.plans_path, settings.models_dir)
     incident_settings = load_incident_settings(settings.incidents_path)
-    clocks = Clocks(load_policy(settings.policy_path), load_roster(settings.roster_path))
+    roster = load_roster(settings.roster_path)
+    clocks = Clocks(load_policy(settings.policy_path), roster)
+    channels, routing = load_channels(settings.channels_path), load_routing(settings.routing_path)
+    unknown = sorted({c for rule in routing.rules for c in rule.channels}
+                     - {c.name for c in channels.channels})
+    if unknown:
+        raise ConfigError(f"{settings.routing_path}: the rules name channels that "
+                          f"{settings.channels_path} does not have: {', '.join(unknown)}")
+    public = settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"
+    secret = ack_secret()
+    if send_alerts and secret is None:
+        log.warning("%s is not set: alerts go out without acknowledgement links", ACK_SECRET_ENV)
     app = web.Application()
     app[SOURCES] = sources
     app.router.add_get("/healthz", healthz)
@@ -67,6 +84,11 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         response = ResponseStage(store, clocks, clock_)
         stage.on_analysed = incidents.wake
         incidents.on_timeline = response.wake
+        app.router.add_routes(ack_routes(store, incidents, roster, clock_, secret))
+        session = aiohttp.ClientSession()
+        links = Links(lambda i: f"{public.rstrip('/')}/incidents/{i}",
+                      lambda row, channel: ack_url(public, secret, clock_, row, channel))
+        sender = Sender(store, channels, routing, roster, clock_, session, links)
 
         def on_report(report: PollReport) -> None:
             if report.new:
@@ -77,6 +99,8 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         tasks = [asyncio.create_task(stage.run(), name="analysis"),
                  asyncio.create_task(incidents.run(), name="incidents"),
                  asyncio.create_task(response.run(), name="response")]
+        if send_alerts:
+            tasks.append(asyncio.create_task(sender.run(), name="sender"))
         if poll:
             tasks.append(asyncio.create_task(poller.run(sources.sources), name="pollers"))
         enabled = sum(s.enabled for s in sources.sources)
@@ -93,6 +117,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await fetcher.close()
+        await session.close()
         pool.shutdown()
         store.close()
         log.info("stopped cleanly")

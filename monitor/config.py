@@ -106,6 +106,8 @@ class FetchSettings(_Strict):
 class WebSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # the address people reach the service at, for the links in alerts
+    public_url: str | None = None
 
 
 class AnalysisSettings(_Strict):
@@ -124,6 +126,7 @@ class SettingsModel(_Strict):
     policy: str | None = None  # response clocks (default: alerts/policy.yaml)
     roster: str | None = None  # duty roster (default: alerts/roster.yaml)
     channels: str | None = None  # alert channels (default: alerts/channels.yaml)
+    routing: str | None = None  # alert routing (default: alerts/routing.yaml)
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class Settings:
     policy_path: Path = PROJECT_DIR / "alerts" / "policy.yaml"
     roster_path: Path = PROJECT_DIR / "alerts" / "roster.yaml"
     channels_path: Path = PROJECT_DIR / "alerts" / "channels.yaml"
+    routing_path: Path = PROJECT_DIR / "alerts" / "routing.yaml"
 
 
 def _default_file(name: str) -> Path:
@@ -175,7 +179,9 @@ def load_settings(config: Path | None = None, *, database: str | None = None,
         policy_path=base / model.policy if model.policy else _default_file("alerts/policy.yaml"),
         roster_path=base / model.roster if model.roster else _default_file("alerts/roster.yaml"),
         channels_path=(base / model.channels if model.channels
-                       else _default_file("alerts/channels.yaml")))
+                       else _default_file("alerts/channels.yaml")),
+        routing_path=(base / model.routing if model.routing
+                      else _default_file("alerts/routing.yaml")))
 
 
 def _split_env(name: str) -> list[str]:

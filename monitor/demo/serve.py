@@ -93,7 +93,9 @@ def demo_app(settings: Settings, speed: float) -> web.Application:
         fetch = settings.fetch.model_copy(update={"allow_private": ["127.0.0.1"],
                                                   "host_gap": 0.0, "per_host": 8,
                                                   "max_interval": 60})
-        inner = build_app(replace(settings, fetch=fetch), clock=clock, sources=sources)
+        # the demo queues alerts in the outbox; it has no robots to send them to
+        inner = build_app(replace(settings, fetch=fetch), clock=clock, sources=sources,
+                          send_alerts=False)
         runner_inner = web.AppRunner(inner, access_log=None)
         await runner_inner.setup()
         await web.TCPSite(runner_inner, settings.web.host, settings.web.port).start()

@@ -605,7 +605,9 @@ def apply_action(incident: Incident, action: str, by: str, at: datetime, changes
     if incident.status is IncidentStatus.CLOSED and action != "ack":
         raise ActionError(f"incident #{incident_id} is closed")
     if action == "ack":
-        changes.event(incident, at, "acknowledged", by)
+        # through which channel and which signed link, when it came from an alert
+        changes.event(incident, at, "acknowledged", by,
+                      **{k: str(fields[k]) for k in ("via", "token") if fields.get(k)})
     elif action == "confirm":
         level = fields.get("level") or incident.proposed_level
         if level not in ("I", "II", "III", "IV"):

@@ -24,6 +24,7 @@ from monitor.store.incidents import (
     apply_changes,
     dismissed_heat,
     get_cursor,
+    get_incident,
     incident_by_item_url,
     incident_items_since,
     incident_states,
@@ -139,6 +140,18 @@ class IncidentStage:
         incident = await self.store.run(lambda c: incident_by_item_url(c, item_url))
         if incident is None:
             raise ActionError(f"no incident holds an item with URL {item_url}")
+        changes = Changes()
+        updated = self.engine.act(incident, action, by, at, changes, **fields)
+        await self.store.run(lambda c: apply_changes(c, changes))
+        self._after(changes)
+        return updated
+
+    async def act_on(self, incident_id: int, action: str, by: str, at: datetime,
+                     **fields: object) -> Incident:
+        """Apply a person's action to the incident with this id."""
+        incident = await self.store.run(lambda c: get_incident(c, incident_id))
+        if incident is None:
+            raise ActionError(f"no incident #{incident_id}")
         changes = Changes()
         updated = self.engine.act(incident, action, by, at, changes, **fields)
         await self.store.run(lambda c: apply_changes(c, changes))

@@ -19,6 +19,7 @@ import aiohttp
 import aiosmtplib
 
 from monitor.clock import Clock
+from monitor.errors import ConfigError
 from monitor.notify.settings import (
     ChannelSettings,
     DingTalk,
@@ -119,6 +120,8 @@ async def _guarded(call: Any) -> Outcome:
     """Transport errors and timeouts are worth a retry; so are 5xx and 429."""
     try:
         return await call  # type: ignore[no-any-return]
+    except ConfigError as exc:  # a secret's variable is not set
+        return Outcome.broken(str(exc))
     except TimeoutError:
         return Outcome.retry("timed out", 30)
     except aiohttp.ClientError as exc:
@@ -323,6 +326,8 @@ class Mailer:
                 start_tls=s.security == "starttls",
                 username=secret(s.username_env, self.name),
                 password=secret(s.password_env, self.name), timeout=s.timeout)
+        except ConfigError as exc:
+            return Outcome.broken(str(exc))
         except aiosmtplib.SMTPAuthenticationError as exc:
             return Outcome.broken(f"SMTP authentication failed: {exc}")
         except aiosmtplib.SMTPRecipientsRefused as exc:

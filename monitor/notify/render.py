@@ -15,7 +15,7 @@ ROLES = {"duty_officer": "值班员", "duty_lead": "带班领导", "leader_in_ch
          "principal_leader": "主要负责同志"}
 HEADLINES = {"notified": "新舆情事件，请确认并处置", "escalated": "舆情事件升级提醒",
              "reminder": "处置时限提醒", "deadline_missed": "处置时限已超时",
-             "test": "测试消息"}
+             "delivery_fault": "告警通道故障", "test": "测试消息"}
 
 
 def _clock(at: str | None) -> str:
@@ -39,6 +39,8 @@ def render(kind: str, data: dict[str, Any], incident: Incident | None, to: Recip
     title = f"{'【重发】' if resend else ''}{HEADLINES.get(kind, '舆情提醒')}：" \
             f"{data.get('title') or (incident.title if incident else '')}"
     lines = [f"级别：{level}"]
+    if data.get("error"):
+        lines.append(f"通道 {data.get('channel')} 的回复：{data['error']}")
     if kind == "escalated":
         why = ("无人确认" if data.get("reason") == "not_acknowledged"
                else f"{data.get('label', '')}已超时")

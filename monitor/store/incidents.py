@@ -195,3 +195,9 @@ def incident_states(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str
             incidents.c.id.in_(ids[start:start + 400]))
         found.update({row.id: (row.status, row.level) for row in conn.execute(query)})
     return found
+
+
+def timeline_of(conn: Connection, incident_id: int) -> list[TimelineEvent]:
+    query = select(timeline).where(timeline.c.incident_id == incident_id).order_by(timeline.c.id)
+    return [TimelineEvent(incident_id=r.incident_id, at=r.at, type=r.type, actor=r.actor,
+                          data=json.loads(r.data), id=r.id) for r in conn.execute(query)]

@@ -251,3 +251,23 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
     Index("ix_outbox_status", "status", "next_attempt_at"),
 )
+
+# One row per outbox row and channel: what the sender does, with a lease while it sends, so a
+# sender killed mid-delivery is found out and the message sent again, marked as a resend.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("outbox_id", Integer, ForeignKey("outbox.id"), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, sending, sent, failed, dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("resend", Boolean, nullable=False),  # it may have gone out before: say 重发
+    Column("digest_id", Integer),  # sent inside the digest of this delivery
+    Column("sent_at", UTCDateTime),
+    Column("last_error", Text),
+    Index("ux_deliveries_outbox_channel", "outbox_id", "channel", unique=True),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)

@@ -1,0 +1,174 @@
+"""The outbox sender against local fake robots on the simulated clock: a burst to one robot,
+a wrong secret, transport faults and the fallback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+
+from monitor.clock import SimClock
+from monitor.incidents.engine import Changes
+from monitor.notify.routing import Routing, Rule
+from monitor.notify.sender import Links, Sender
+from monitor.notify.settings import ChannelsFile, DingTalk, WeCom
+from monitor.records import Incident, IncidentStatus, Item
+from monitor.response.roster import load_roster
+from monitor.store import Store
+from monitor.store.incidents import apply_changes, timeline_after
+from monitor.store.items import insert_items
+from monitor.store.response import add_outbox
+from monitor.store.schema import deliveries, outbox
+from tests.incidents.conftest import START
+from tests.notify.fakes import Fake, dingtalk_app, wecom_app
+
+Serve = Callable[[web.Application], Awaitable[TestServer]]
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> AsyncIterator[Store]:
+    db = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    item = Item(source="s", ident="u:x", guid=None, url="https://x.example/1",
+                url_norm="https://x.example/1", title="t", title_norm="t", summary="",
+                published_at=None, fetched_at=START, content_hash="0" * 64)
+    stored = db.transaction(lambda c: insert_items(c, [item], START)).new[0]
+    changes = Changes()
+    changes.incidents[1] = Incident(1, IncidentStatus.OPEN, "凤庆县人民医院产妇死亡", START, START,
+                                    stored.id or 0, "s", level="II")
+    db.transaction(lambda c: apply_changes(c, changes))
+    yield db
+    db.close()
+
+
+@pytest.fixture(autouse=True)
+def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"WECOM_KEY": "k-1", "DT_TOKEN": "t-1", "DT_SECRET": "SEC"}.items():
+        monkeypatch.setenv(name, value)
+
+
+def queue(store: Store, count: int, kind: str = "reminder") -> None:
+    store.transaction(lambda c: add_outbox(c, [{
+        "key": f"due:{n}:{kind}:duty_officer:duty-a", "incident_id": 1, "created_at": START,
+        "kind": kind, "person": "duty-a", "role": "duty_officer",
+        "channels": {"wecom": "ZhiBanJia", "email": "duty-a@wjw.example.org"},
+        "data": {"title": f"事件{n:03d}", "level": "II", "label": "首次权威发布（5小时时限）",
+                 "deadline_due": (START + timedelta(hours=5)).isoformat(), "minutes_left": 60},
+        "next_attempt_at": START} for n in range(count)]))
+
+
+def sender(store: Store, clock: SimClock, session: aiohttp.ClientSession,
+           channels: list[Any], routes: list[str], admin: list[str] | None = None,
+           fallback: dict[str, str] | None = None) -> Sender:
+    return Sender(store, ChannelsFile(channels=channels, admin=admin or []),
+                  Routing(rules=[Rule(name="all", channels=routes)], fallback_after=2,
+                          fallback=fallback or {}),
+                  load_roster(), clock, session,
+                  Links(lambda i: f"https://y.example/incidents/{i}", lambda row, ch: None))
+
+
+def statuses(store: Store) -> dict[str, int]:
+    rows = store.transaction(lambda c: c.execute(select(outbox.c.status)).scalars().all())
+    return {s: rows.count(s) for s in set(rows)}
+
+
+async def drain(s: Sender, clock: SimClock, minutes: float, step: float = 5) -> None:
+    for _ in range(int(minutes * 60 / step)):
+        await s.run_once()
+        clock.advance(step)
+
+
+async def test_a_burst_to_one_robot_is_bundled_never_lost_and_never_over_the_limit(
+        aiohttp_server: Callable[..., Awaitable[TestServer]], store: Store,
+        session: aiohttp.ClientSession) -> None:
+    clock = SimClock(START)
+    fake = Fake(now=lambda: clock.now().timestamp())
+    server = await aiohttp_server(wecom_app(fake, key="k-1"))
+    robot = WeCom(name="duty-wecom", type="wecom", key_env="WECOM_KEY",
+                  base_url=str(server.make_url("")).rstrip("/"))
+    s = sender(store, clock, session, [robot], ["duty-wecom"])
+    queue(store, 100)
+    await drain(s, clock, minutes=3)
+    assert statuses(store) == {"sent": 100}
+    assert fake.exceeded == 0
+    # every minute the robot got at most 20 messages
+    sent = sorted(fake.times)
+    assert all(sum(1 for t in sent if a <= t < a + 60) <= 20 for a in sent)
+    contents = [m["markdown"]["content"] for m in fake.received]
+    assert len(contents) < 100
+    assert any("舆情提醒汇总" in c for c in contents)
+    for n in range(100):
+        assert sum(f"事件{n:03d}" in c for c in contents) == 1, n
+    assert all(len(c.encode()) <= 4096 for c in contents)
+
+
+async def test_a_wrong_secret_shows_on_the_outbox_and_timeline_and_reaches_the_admins(
+        aiohttp_server: Callable[..., Awaitable[TestServer]], store: Store,
+        session: aiohttp.ClientSession) -> None:
+    clock = SimClock(START)
+    ding, wecom = Fake(now=lambda: clock.now().timestamp()), Fake()
+    ding_server = await aiohttp_server(dingtalk_app(ding, token="t-1", secret="OTHER"))
+    wecom_server = await aiohttp_server(wecom_app(wecom, key="k-1"))
+    channels = [DingTalk(name="duty-dingtalk", type="dingtalk", token_env="DT_TOKEN",
+                         secret_env="DT_SECRET",
+                         base_url=str(ding_server.make_url("")).rstrip("/")),
+                WeCom(name="ops-wecom", type="wecom", key_env="WECOM_KEY",
+                      base_url=str(wecom_server.make_url("")).rstrip("/"))]
+    s = sender(store, clock, session, channels, ["duty-dingtalk"],
+               admin=["duty-dingtalk", "ops-wecom"])
+    queue(store, 1)
+    await drain(s, clock, minutes=0.5)
+    assert ding.received == []
+    assert len(ding.replies) == 1  # a configuration fault is not retried
+    rows = store.transaction(lambda c: c.execute(
+        select(outbox.c.kind, outbox.c.status, outbox.c.last_error)).all())
+    assert rows[0][:2] == ("reminder", "dead")
+    assert "sign not match" in rows[0][2]
+    assert rows[1][:2] == ("delivery_fault", "sent")
+    failed = [e for e in store.transaction(timeline_after) if e.type == "delivery_failed"]
+    assert [(e.data["channel"], e.data["fault"]) for e in failed] == [("duty-dingtalk", True)]
+    told = wecom.received[0]["markdown"]["content"]
+    assert "duty-dingtalk" in told
+    assert "sign not match" in told
+
+
+async def test_transport_faults_are_retried_and_repeated_failures_fall_back(
+        aiohttp_server: Callable[..., Awaitable[TestServer]], store: Store,
+        session: aiohttp.ClientSession) -> None:
+    clock = SimClock(START)
+    broken, spare = Fake(), Fake()
+    broken.faults.extend(["500", "reset", "500", "500", "500"])
+    first = await aiohttp_server(wecom_app(broken, key="k-1"))
+    second = await aiohttp_server(wecom_app(spare, key="k-1"))
+    channels = [WeCom(name="a", type="wecom", key_env="WECOM_KEY", timeout=1,
+                      base_url=str(first.make_url("")).rstrip("/")),
+                WeCom(name="b", type="wecom", key_env="WECOM_KEY",
+                      base_url=str(second.make_url("")).rstrip("/"))]
+    s = sender(store, clock, session, channels, ["a"], fallback={"a": "b"})
+    queue(store, 1)
+    await drain(s, clock, minutes=20, step=15)
+    got = store.transaction(lambda c: c.execute(
+        select(deliveries.c.channel, deliveries.c.status, deliveries.c.attempts)
+        .order_by(deliveries.c.id)).all())
+    # two failures on "a" bring in "b", which delivers; "a" keeps trying and gets through
+    # once its faults are over: at least once, never lost
+    assert got[1] == ("b", "sent", 0)
+    assert got[0][1] == "sent"
+    assert got[0][2] == 5
+    assert len(spare.received) == 1
+    assert statuses(store) == {"sent": 1}
+    assert json.loads(json.dumps(spare.received[0]))["markdown"]["content"].startswith(
+        "**处置时限提醒")
