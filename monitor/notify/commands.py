@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -17,6 +18,7 @@ from monitor.notify.channels import Outcome, Recipient, make_channel
 from monitor.notify.render import render
 from monitor.notify.settings import load_channels
 from monitor.response.roster import load_roster
+from monitor.store.deliveries import due
 
 
 @click.group()
@@ -60,3 +62,47 @@ def test_command(channel: str, person: str | None, config: Path | None) -> None:
     click.echo(f"reply: {outcome.detail}")
     if not outcome.delivered:
         sys.exit(1)
+
+
+@alerts.command("send")
+@click.option("--for", "seconds", type=float, default=0.0,
+              help="Keep sending for this long (default: until nothing is due).")
+@cli_options.config
+@cli_options.db
+def send_command(seconds: float, config: Path | None, db: str | None) -> None:
+    """Deliver what waits in the outbox, then exit: what the service does continuously, once
+    (to catch up, or to drain the outbox while the service is stopped)."""
+    from monitor.notify.routing import load_routing
+    from monitor.notify.sender import Links, Sender
+    from monitor.notify.web import ack_secret, ack_url
+    from monitor.store import Store
+
+    settings = load_settings(config, database=db)
+    channels = load_channels(settings.channels_path)
+    routing = load_routing(settings.routing_path)
+    roster = load_roster(settings.roster_path)
+    public = settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"
+    clock = WallClock()
+    secret_value = ack_secret()
+    store = Store(settings.database_url)
+
+    async def drain() -> int:
+        async with aiohttp.ClientSession() as session:
+            sender = Sender(store, channels, routing, roster, clock, session, Links(
+                lambda i: f"{public.rstrip('/')}/incidents/{i}",
+                lambda row, channel: ack_url(public, secret_value, clock, row, channel)))
+            total, started = 0, clock.now()
+            while True:
+                done = await sender.run_once()
+                total += done
+                elapsed = (clock.now() - started).total_seconds()
+                if (seconds and elapsed >= seconds) or (not seconds and not done):
+                    return total
+                await asyncio.sleep(0.2)
+
+    try:
+        total = asyncio.run(drain())
+        waiting = store.transaction(lambda c: len(due(c, clock.now() + timedelta(days=365))))
+    finally:
+        store.close()
+    click.echo(f"{total} deliveries attempted; {waiting} still waiting")

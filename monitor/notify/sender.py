@@ -44,7 +44,7 @@ from monitor.store.incidents import append_timeline, get_incident
 from monitor.store.response import add_outbox
 
 log = logging.getLogger(__name__)
-LEASE_S = 30.0
+LEASE_MARGIN_S = 5.0
 MAX_ATTEMPTS = 8  # then the delivery is dead (its fallback, if any, has long been tried)
 DIGEST_LINKS = 8
 DIGEST_SIZE = 25  # alerts per digest, so that one fits a robot's 4 KB
@@ -170,8 +170,11 @@ class Sender:
             groups = [rows[i:i + DIGEST_SIZE] for i in range(0, len(rows), DIGEST_SIZE)][:room]
         else:
             groups = [[r] for r in rows[:room]]
+        # the lease outlives the send's own timeout, so a lease that runs out means the
+        # sender died while sending
+        lease_s = self.settings[name].timeout + LEASE_MARGIN_S
         for waiting in groups:
-            until = self.clock.now() + timedelta(seconds=LEASE_S)
+            until = self.clock.now() + timedelta(seconds=lease_s)
             taken = await self.store.run(partial(lease, ids=[r["id"] for r in waiting],
                                                  until=until))
             group = [r for r in waiting if r["id"] in taken]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,18 +14,15 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from monitor.clock import SimClock
-from monitor.incidents.engine import Changes
 from monitor.notify.routing import Routing, Rule
 from monitor.notify.sender import Links, Sender
 from monitor.notify.settings import ChannelsFile, DingTalk, WeCom
-from monitor.records import Incident, IncidentStatus, Item
 from monitor.response.roster import load_roster
 from monitor.store import Store
-from monitor.store.incidents import apply_changes, timeline_after
-from monitor.store.items import insert_items
-from monitor.store.response import add_outbox
+from monitor.store.incidents import timeline_after
 from monitor.store.schema import deliveries, outbox
 from tests.incidents.conftest import START
+from tests.notify.conftest import queue
 from tests.notify.fakes import Fake, dingtalk_app, wecom_app
 
 Serve = Callable[[web.Application], Awaitable[TestServer]]
@@ -39,35 +34,10 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield client
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> AsyncIterator[Store]:
-    db = Store(f"sqlite:///{tmp_path / 'm.db'}")
-    item = Item(source="s", ident="u:x", guid=None, url="https://x.example/1",
-                url_norm="https://x.example/1", title="t", title_norm="t", summary="",
-                published_at=None, fetched_at=START, content_hash="0" * 64)
-    stored = db.transaction(lambda c: insert_items(c, [item], START)).new[0]
-    changes = Changes()
-    changes.incidents[1] = Incident(1, IncidentStatus.OPEN, "凤庆县人民医院产妇死亡", START, START,
-                                    stored.id or 0, "s", level="II")
-    db.transaction(lambda c: apply_changes(c, changes))
-    yield db
-    db.close()
-
-
 @pytest.fixture(autouse=True)
 def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"WECOM_KEY": "k-1", "DT_TOKEN": "t-1", "DT_SECRET": "SEC"}.items():
         monkeypatch.setenv(name, value)
-
-
-def queue(store: Store, count: int, kind: str = "reminder") -> None:
-    store.transaction(lambda c: add_outbox(c, [{
-        "key": f"due:{n}:{kind}:duty_officer:duty-a", "incident_id": 1, "created_at": START,
-        "kind": kind, "person": "duty-a", "role": "duty_officer",
-        "channels": {"wecom": "ZhiBanJia", "email": "duty-a@wjw.example.org"},
-        "data": {"title": f"事件{n:03d}", "level": "II", "label": "首次权威发布（5小时时限）",
-                 "deadline_due": (START + timedelta(hours=5)).isoformat(), "minutes_left": 60},
-        "next_attempt_at": START} for n in range(count)]))
 
 
 def sender(store: Store, clock: SimClock, session: aiohttp.ClientSession,
