@@ -89,6 +89,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         links = Links(lambda i: f"{public.rstrip('/')}/incidents/{i}",
                       lambda row, channel: ack_url(public, secret, clock_, row, channel))
         sender = Sender(store, channels, routing, roster, clock_, session, links)
+        response.on_outbox = sender.wake
 
         def on_report(report: PollReport) -> None:
             if report.new:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -37,6 +38,7 @@ class ResponseStage:
         self.clocks = clocks
         self.clock = clock
         self._wake = asyncio.Event()
+        self.on_outbox: Callable[[], None] | None = None  # the sender's wake-up
 
     def wake(self) -> None:
         self._wake.set()
@@ -74,6 +76,8 @@ class ResponseStage:
                                     now=now or self.clock.now())
                 done += await self.store.run(carry_out)
                 failpoints.hit("response.between_actions")
+                if self.on_outbox is not None:
+                    self.on_outbox()
 
     async def next_due(self) -> datetime | None:
         return await self.store.run(next_due_at)
