@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from monitor.clock import SHANGHAI
 from monitor.config import PROJECT_DIR, read_yaml, validate
-from monitor.incidents.settings import Level
+from monitor.incidents.settings import LEVELS, Level
 from monitor.records import Incident
 from monitor.response.policy import Role
 
@@ -33,10 +35,40 @@ class Rule(_Strict):
     channels: list[str] = Field(min_length=1)
 
 
+class QuietHours(_Strict):
+    """Low-level alerts wait for the morning on these channels; levels I and II never wait."""
+
+    start: time = Field(alias="from")
+    end: time = Field(alias="to")
+    levels: list[Level] = Field(default_factory=lambda: list(LEVELS[2:]))
+    channels: list[str] = Field(default_factory=list)  # empty: every channel
+
+    @model_validator(mode="after")
+    def _never_major(self) -> QuietHours:
+        if {"I", "II"} & set(self.levels):
+            raise ValueError("quiet hours never hold levels I and II; list only III and IV")
+        return self
+
+    def release(self, level: object, channel: str, now: datetime) -> datetime | None:
+        """When an alert held by quiet hours may go, or None when it may go now."""
+        if level not in self.levels or (self.channels and channel not in self.channels):
+            return None
+        local = now.astimezone(SHANGHAI)
+        at = local.time()
+        inside = (self.start <= at or at < self.end) if self.start > self.end else \
+            self.start <= at < self.end
+        if not inside:
+            return None
+        end = local.replace(hour=self.end.hour, minute=self.end.minute, second=0,
+                            microsecond=0)
+        return end if end > local else end + timedelta(days=1)
+
+
 class Routing(_Strict):
     rules: list[Rule] = Field(min_length=1)
     fallback_after: int = Field(default=3, ge=1)
     fallback: dict[str, str] = Field(default_factory=dict)
+    quiet_hours: QuietHours | None = None
 
     def channels(self, row: dict[str, Any], incident: Incident | None) -> list[str]:
         """The channels of the first rule that matches the outbox row."""

@@ -20,7 +20,7 @@ import aiohttp
 from sqlalchemy import Connection
 
 from monitor import failpoints
-from monitor.clock import Clock
+from monitor.clock import SHANGHAI, Clock
 from monitor.notify.channels import Channel, Message, Outcome, Recipient, make_channel
 from monitor.notify.render import HEADLINES, LEVELS, render
 from monitor.notify.routing import Routing
@@ -29,6 +29,7 @@ from monitor.records import TimelineEvent
 from monitor.response.roster import Roster
 from monitor.store import Store
 from monitor.store.deliveries import (
+    active_silence,
     add_deliveries,
     due,
     finish,
@@ -132,6 +133,15 @@ class Sender:
     def _route(self, conn: Connection, now: datetime) -> None:
         for row in unrouted(conn):
             incident = get_incident(conn, row["incident_id"])
+            silence = active_silence(conn, row["incident_id"], now)
+            if silence is not None and not _overrides_silence(row):
+                set_outbox_status(conn, row["id"], "silenced")
+                append_timeline(conn, [TimelineEvent(row["incident_id"], now, "silenced",
+                                                     "system", {
+                    "silence": silence["id"], "owner": silence["owner"],
+                    "reason": silence["reason"], "for": row["kind"], "person": row["person"],
+                    "until": silence["expires_at"].astimezone(SHANGHAI).isoformat()})])
+                continue
             wanted = [c for c in self.routing.channels(row, incident) if self._reaches(c, row)]
             if not wanted:
                 set_outbox_status(conn, row["id"], "dead", error="no channel of the routing "
@@ -141,7 +151,10 @@ class Sender:
                                                                 "for": row["kind"],
                                                                 "error": "no channel"})])
                 continue
-            add_deliveries(conn, row["id"], wanted, now)
+            quiet = self.routing.quiet_hours
+            for channel in wanted:
+                held = quiet.release(row["data"].get("level"), channel, now) if quiet else None
+                add_deliveries(conn, row["id"], [channel], held or now)
             set_outbox_status(conn, row["id"], "routed")
 
     def _reaches(self, channel: str, row: dict[str, Any]) -> bool:
@@ -296,3 +309,8 @@ class Sender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 1.0)
 
+
+def _overrides_silence(row: dict[str, Any]) -> bool:
+    """A missed hard deadline of a major incident reaches leadership even under a silence."""
+    return (row["kind"] == "escalated" and row["data"].get("reason") == "deadline_missed"
+            and row["data"].get("level") in ("I", "II"))

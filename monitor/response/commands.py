@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +16,25 @@ from sqlalchemy import Connection
 
 from monitor import cli_options
 from monitor.clock import SHANGHAI, Clock, SimClock, WallClock
-from monitor.config import Settings, load_settings
+from monitor.config import Settings, load_settings, parse_duration
 from monitor.errors import MonitorError
 from monitor.incidents.engine import MILESTONE_KINDS, ActionError, Changes, apply_action
 from monitor.incidents.replay import event_json
 from monitor.incidents.settings import LEVELS, load_incident_settings
-from monitor.records import Incident, IncidentStatus
+from monitor.records import Incident, IncidentStatus, TimelineEvent
 from monitor.response.clocks import Clocks
 from monitor.response.policy import ROLES, load_policy
 from monitor.response.roster import load_roster
 from monitor.response.stage import ResponseStage
 from monitor.store import Store
-from monitor.store.incidents import apply_changes, get_incident, list_incidents, timeline_after
+from monitor.store.deliveries import add_silence
+from monitor.store.incidents import (
+    append_timeline,
+    apply_changes,
+    get_incident,
+    list_incidents,
+    timeline_after,
+)
 from monitor.store.response import deadlines_of, get_clock, pending_actions
 
 _config = cli_options.config
@@ -231,6 +238,39 @@ def dismiss_command(incident_id: int, by: str, config: Path | None, db: str | No
 def close_command(incident_id: int, by: str, config: Path | None, db: str | None) -> None:
     """Close the incident: its clocks stop."""
     _act(load_settings(config, database=db), incident_id, "close", by)
+
+
+@incident.command("silence")
+@click.argument("incident_id", type=int)
+@click.option("--for", "duration", required=True, help="How long, e.g. 2h or 30m.")
+@click.option("--reason", required=True, help="Why the alerts may stay quiet.")
+@_by
+@_config
+@_db
+def silence_command(incident_id: int, duration: str, reason: str, by: str,
+                    config: Path | None, db: str | None) -> None:
+    """Keep the incident's alerts quiet for a while (a missed hard deadline of a level I or II
+    incident still reaches leadership). Recorded on the timeline with owner and reason."""
+    settings = load_settings(config, database=db)
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as exc:
+        raise MonitorError(f"--for: {exc}") from None
+    now = WallClock().now()
+    until = now + timedelta(seconds=seconds)
+
+    def record(conn: Connection) -> int:
+        if get_incident(conn, incident_id) is None:
+            raise MonitorError(f"no incident #{incident_id}; `monitor incident list --all` "
+                               "lists them")
+        silence = add_silence(conn, incident_id, by, reason, now, until)
+        append_timeline(conn, [TimelineEvent(incident_id, now, "silence_set", by, {
+            "silence": silence, "reason": reason,
+            "until": until.astimezone(SHANGHAI).isoformat()})])
+        return silence
+
+    silence = _with_store(settings, record)
+    click.echo(f"#{incident_id}: silence {silence} until {_local(until)} ({reason})")
 
 
 @click.command()

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from monitor.store.schema import deliveries, outbox
+from monitor.store.schema import deliveries, outbox, silences
 
 
 def _outbox_row(row: Any) -> dict[str, Any]:
@@ -97,3 +97,18 @@ def has_delivery(conn: Connection, outbox_id: int, channel: str) -> bool:
 
 def outbox_id_of(conn: Connection, key: str) -> int:
     return int(conn.execute(select(outbox.c.id).where(outbox.c.key == key)).scalar_one())
+
+
+def add_silence(conn: Connection, incident_id: int, owner: str, reason: str, now: datetime,
+                expires: datetime) -> int:
+    result = conn.execute(insert(silences).values(
+        incident_id=incident_id, owner=owner, reason=reason, created_at=now, expires_at=expires))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def active_silence(conn: Connection, incident_id: int, now: datetime) -> dict[str, Any] | None:
+    row = conn.execute(select(silences).where(silences.c.incident_id == incident_id,
+                                              silences.c.created_at <= now,
+                                              silences.c.expires_at > now)
+                       .order_by(silences.c.expires_at.desc()).limit(1)).first()
+    return dict(row._mapping) if row is not None else None

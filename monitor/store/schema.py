@@ -271,3 +271,16 @@ deliveries = Table(
     Index("ux_deliveries_outbox_channel", "outbox_id", "channel", unique=True),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
 )
+
+# A person's decision to keep one incident's alerts quiet for a while, with the reason.
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("owner", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_silences_incident", "incident_id", "expires_at"),
+)

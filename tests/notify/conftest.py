@@ -32,13 +32,15 @@ def store(tmp_path: Path) -> Iterator[Store]:
     db.close()
 
 
-def queue(store: Store, count: int, kind: str = "reminder") -> None:
+def queue(store: Store, count: int, kind: str = "reminder", level: str = "II",
+          phone: bool = False, first: int = 0, data: dict[str, object] | None = None) -> None:
+    addresses = {"wecom": "ZhiBanJia", "email": "duty-a@wjw.example.org"}
+    if phone:
+        addresses["phone"] = "13800000001"
     store.transaction(lambda c: add_outbox(c, [{
         "key": f"due:{n}:{kind}:duty_officer:duty-a", "incident_id": 1, "created_at": START,
-        "kind": kind, "person": "duty-a", "role": "duty_officer",
-        "channels": {"wecom": "ZhiBanJia", "email": "duty-a@wjw.example.org"},
-        "data": {"title": f"事件{n:03d}", "level": "II", "label": "首次权威发布（5小时时限）",
-                 "deadline_due": (START + timedelta(hours=5)).isoformat(), "minutes_left": 60},
-        "next_attempt_at": START} for n in range(count)]))
-
-
+        "kind": kind, "person": "duty-a", "role": "duty_officer", "channels": addresses,
+        "data": {"title": f"事件{n:03d}", "level": level, "label": "首次权威发布（5小时时限）",
+                 "deadline_due": (START + timedelta(hours=5)).isoformat(), "minutes_left": 60,
+                 **(data or {})},
+        "next_attempt_at": START} for n in range(first, first + count)]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -16,9 +17,10 @@ from sqlalchemy import select
 from monitor.clock import SimClock
 from monitor.notify.routing import Routing, Rule
 from monitor.notify.sender import Links, Sender
-from monitor.notify.settings import ChannelsFile, DingTalk, WeCom
+from monitor.notify.settings import ChannelsFile, DingTalk, Sms, WeCom
 from monitor.response.roster import load_roster
 from monitor.store import Store
+from monitor.store.deliveries import add_silence
 from monitor.store.incidents import timeline_after
 from monitor.store.schema import deliveries, outbox
 from tests.incidents.conftest import START
@@ -142,3 +144,60 @@ async def test_transport_faults_are_retried_and_repeated_failures_fall_back(
     assert statuses(store) == {"sent": 1}
     assert json.loads(json.dumps(spare.received[0]))["markdown"]["content"].startswith(
         "**处置时限提醒")
+
+
+async def test_quiet_hours_hold_low_levels_on_their_channels_and_never_major_ones(
+        aiohttp_server: Callable[..., Awaitable[TestServer]], store: Store,
+        session: aiohttp.ClientSession) -> None:
+    night = START.replace(hour=23)  # 23:00 Beijing time
+    clock = SimClock(night)
+    sms_seen: list[str] = []
+
+    async def gateway(request: web.Request) -> web.Response:
+        sms_seen.append((await request.json())["content"])
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/send", gateway)
+    server = await aiohttp_server(app)
+    channels = [Sms(name="sms", type="sms", url=f"{str(server.make_url('')).rstrip('/')}/send")]
+    s = Sender(store, ChannelsFile(channels=channels),
+               Routing.model_validate({"rules": [{"name": "all", "channels": ["sms"]}],
+                                       "quiet_hours": {"from": "22:30", "to": "07:30",
+                                                       "levels": ["III", "IV"],
+                                                       "channels": ["sms"]}}),
+               load_roster(), clock, session, Links(lambda i: f"https://y.example/{i}",
+                                                    lambda row, ch: None))
+    queue(store, 1, level="IV", phone=True)
+    queue(store, 1, level="II", phone=True, first=1)
+    await s.run_once()
+    assert len(sms_seen) == 1
+    assert "事件001" in sms_seen[0]  # level II goes at once
+    clock.advance(8 * 3600)  # 07:00: still quiet
+    await s.run_once()
+    assert len(sms_seen) == 1
+    clock.advance(31 * 60)  # 07:31
+    await s.run_once()
+    assert len(sms_seen) == 2
+    assert "事件000" in sms_seen[1]
+
+
+async def test_a_silence_is_audited_and_does_not_hide_a_missed_hard_deadline(
+        aiohttp_server: Callable[..., Awaitable[TestServer]], store: Store,
+        session: aiohttp.ClientSession) -> None:
+    clock = SimClock(START)
+    fake = Fake(now=lambda: clock.now().timestamp())
+    server = await aiohttp_server(wecom_app(fake, key="k-1"))
+    robot = WeCom(name="duty-wecom", type="wecom", key_env="WECOM_KEY",
+                  base_url=str(server.make_url("")).rstrip("/"))
+    s = sender(store, clock, session, [robot], ["duty-wecom"])
+    store.transaction(lambda c: add_silence(c, 1, "值班员甲", "已在处置，暂停提醒", START,
+                                            START + timedelta(hours=2)))
+    queue(store, 1, kind="reminder")
+    queue(store, 1, kind="escalated", first=1, data={"reason": "deadline_missed"})
+    await drain(s, clock, minutes=0.5)
+    assert statuses(store) == {"silenced": 1, "sent": 1}
+    assert "事件001" in fake.received[0]["markdown"]["content"]
+    silenced = [e for e in store.transaction(timeline_after) if e.type == "silenced"]
+    assert [(e.data["owner"], e.data["reason"], e.data["for"]) for e in silenced] == [
+        ("值班员甲", "已在处置，暂停提醒", "reminder")]
