@@ -27,6 +27,7 @@ class Match(_Strict):
     roles: list[Role] | None = None
     topics: list[str] | None = None
     regions: list[str] | None = None
+    plans: list[str] | None = None  # watch plans any item of the incident hit
 
 
 class Rule(_Strict):
@@ -70,8 +71,10 @@ class Routing(_Strict):
     fallback: dict[str, str] = Field(default_factory=dict)
     quiet_hours: QuietHours | None = None
 
-    def channels(self, row: dict[str, Any], incident: Incident | None) -> list[str]:
-        """The channels of the first rule that matches the outbox row."""
+    def channels(self, row: dict[str, Any], incident: Incident | None,
+                 plans: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """The channels of the first rule that matches the outbox row (``plans``: the watch
+        plans the incident's items hit)."""
         level = row["data"].get("level")
         for rule in self.rules:
             m = rule.match
@@ -81,7 +84,8 @@ class Routing(_Strict):
                     and (m.topics is None or (incident is not None
                                               and set(m.topics) & set(incident.topics)))
                     and (m.regions is None or (incident is not None
-                                               and incident.region in m.regions))):
+                                               and incident.region in m.regions))
+                    and (m.plans is None or bool(set(m.plans) & plans))):
                 return list(rule.channels)
         return []
 

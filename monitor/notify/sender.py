@@ -41,7 +41,7 @@ from monitor.store.deliveries import (
     set_outbox_status,
     unrouted,
 )
-from monitor.store.incidents import append_timeline, get_incident
+from monitor.store.incidents import append_timeline, get_incident, incident_plans
 from monitor.store.response import add_outbox
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ class Sender:
                 self.limiters[c.name] = Limiter(c.per_minute, c.per_second)
         self._wake = asyncio.Event()
         self._seeded = False
+        self._by_plan = any(rule.match.plans for rule in routing.rules)
 
     def wake(self) -> None:
         self._wake.set()
@@ -142,7 +143,9 @@ class Sender:
                     "reason": silence["reason"], "for": row["kind"], "person": row["person"],
                     "until": silence["expires_at"].astimezone(SHANGHAI).isoformat()})])
                 continue
-            wanted = [c for c in self.routing.channels(row, incident) if self._reaches(c, row)]
+            plans = incident_plans(conn, row["incident_id"]) if self._by_plan else set()
+            wanted = [c for c in self.routing.channels(row, incident, plans)
+                      if self._reaches(c, row)]
             if not wanted:
                 set_outbox_status(conn, row["id"], "dead", error="no channel of the routing "
                                   "rules reaches this person")

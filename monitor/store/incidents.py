@@ -201,3 +201,11 @@ def timeline_of(conn: Connection, incident_id: int) -> list[TimelineEvent]:
     query = select(timeline).where(timeline.c.incident_id == incident_id).order_by(timeline.c.id)
     return [TimelineEvent(incident_id=r.incident_id, at=r.at, type=r.type, actor=r.actor,
                           data=json.loads(r.data), id=r.id) for r in conn.execute(query)]
+
+
+def incident_plans(conn: Connection, incident_id: int) -> set[str]:
+    """The watch plans any item of the incident hit."""
+    query = (select(signals_t.c.plans)
+             .join(incident_items, incident_items.c.item_id == signals_t.c.item_id)
+             .where(incident_items.c.incident_id == incident_id, signals_t.c.plans != "[]"))
+    return {plan["name"] for (text,) in conn.execute(query) for plan in json.loads(text)}

@@ -15,14 +15,17 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from monitor.clock import SimClock
+from monitor.incidents.engine import Changes
 from monitor.notify.routing import Routing, Rule
 from monitor.notify.sender import Links, Sender
 from monitor.notify.settings import ChannelsFile, DingTalk, Sms, WeCom
+from monitor.records import PlanMatch, Signal
 from monitor.response.roster import load_roster
 from monitor.store import Store
 from monitor.store.deliveries import add_silence
-from monitor.store.incidents import timeline_after
+from monitor.store.incidents import apply_changes, timeline_after
 from monitor.store.schema import deliveries, outbox
+from monitor.store.signals import put_signals
 from tests.incidents.conftest import START
 from tests.notify.conftest import queue
 from tests.notify.fakes import Fake, dingtalk_app, wecom_app
@@ -201,3 +204,31 @@ async def test_a_silence_is_audited_and_does_not_hide_a_missed_hard_deadline(
     silenced = [e for e in store.transaction(timeline_after) if e.type == "silenced"]
     assert [(e.data["owner"], e.data["reason"], e.data["for"]) for e in silenced] == [
         ("值班员甲", "已在处置，暂停提醒", "reminder")]
+
+
+async def test_rules_route_by_the_watch_plans_the_incident_hit(
+        aiohttp_server: Callable[..., Awaitable[TestServer]], store: Store,
+        session: aiohttp.ClientSession) -> None:
+    clock = SimClock(START)
+    watched, other = Fake(), Fake()
+    first = await aiohttp_server(wecom_app(watched, key="k-1"))
+    second = await aiohttp_server(wecom_app(other, key="k-1"))
+    channels = [WeCom(name=name, type="wecom", key_env="WECOM_KEY",
+                      base_url=str(server.make_url("")).rstrip("/"))
+                for name, server in (("violence", first), ("duty", second))]
+    routing = Routing.model_validate({"rules": [
+        {"name": "p", "match": {"plans": ["涉医暴力"]}, "channels": ["violence"]},
+        {"name": "rest", "channels": ["duty"]}]})
+    s = Sender(store, ChannelsFile(channels=channels), routing, load_roster(), clock, session,
+               Links(lambda i: f"https://y.example/{i}", lambda row, ch: None))
+    queue(store, 1)
+    await s.run_once()
+    assert (len(watched.received), len(other.received)) == (0, 1)
+    changes = Changes()
+    changes.incident_items.append((1, 1, START))  # the incident's item hit the plan
+    store.transaction(lambda c: apply_changes(c, changes))
+    store.transaction(lambda c: put_signals(c, [Signal(
+        True, 0.9, (), 0.8, (PlanMatch("涉医暴力", ("医生", "殴打")),), item_id=1)], START))
+    queue(store, 1, first=1)
+    await s.run_once()
+    assert (len(watched.received), len(other.received)) == (1, 1)
