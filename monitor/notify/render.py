@@ -34,7 +34,10 @@ def _left(minutes: object) -> str:
 
 
 def render(kind: str, data: dict[str, Any], incident: Incident | None, to: Recipient | None,
-           incident_url: str, ack_url: str | None, resend: bool = False) -> Message:
+           incident_url: str, ack_url: str | None, resend: bool = False,
+           evidence: tuple[dict[str, list[str]], float] | None = None) -> Message:
+    """``evidence``: the watch plans the incident's items hit, with the words matched, and
+    the classifier's highest health score among them."""
     level = LEVELS.get(str(data.get("level")), "待定级")
     title = f"{'【重发】' if resend else ''}{HEADLINES.get(kind, '舆情提醒')}：" \
             f"{data.get('title') or (incident.title if incident else '')}"
@@ -58,6 +61,13 @@ def render(kind: str, data: dict[str, Any], incident: Incident | None, to: Recip
             lines.append(f"关键词：{'、'.join(words)}")
         if incident.region:
             lines.append(f"地区：{incident.region}；首发：{incident.first_source}")
+    if evidence is not None:
+        plans, score = evidence
+        if plans:
+            lines.append("命中方案：" + "；".join(f"{name}（{'、'.join(words[:4])}）"
+                                             for name, words in list(plans.items())[:3]))
+        if score:
+            lines.append(f"模型判定：卫生健康相关 {score:.2f}")
     if data.get("late"):
         lines.append(f"（服务恢复后补发，原定{_clock(str(data.get('scheduled')))}）")
     links = [("查看事件", incident_url)]

@@ -41,7 +41,12 @@ from monitor.store.deliveries import (
     set_outbox_status,
     unrouted,
 )
-from monitor.store.incidents import append_timeline, get_incident, incident_plans
+from monitor.store.incidents import (
+    append_timeline,
+    get_incident,
+    incident_evidence,
+    incident_plans,
+)
 from monitor.store.response import add_outbox
 
 log = logging.getLogger(__name__)
@@ -210,10 +215,13 @@ class Sender:
         first = group[0]
         to = self._recipient(first)
         if len(group) == 1:
-            incident = self.store.transaction(lambda c: get_incident(c, first["incident_id"]))
+            incident, evidence = self.store.transaction(lambda c: (
+                get_incident(c, first["incident_id"]),
+                incident_evidence(c, first["incident_id"])))
             return render(first["kind"], first["data"], incident, to,
                           self.links.incident(first["incident_id"]),
-                          self.links.ack(first, channel), resend=bool(first["resend"]))
+                          self.links.ack(first, channel), resend=bool(first["resend"]),
+                          evidence=evidence)
         lines = []
         for row in group:
             data = row["data"]

@@ -205,7 +205,21 @@ def timeline_of(conn: Connection, incident_id: int) -> list[TimelineEvent]:
 
 def incident_plans(conn: Connection, incident_id: int) -> set[str]:
     """The watch plans any item of the incident hit."""
-    query = (select(signals_t.c.plans)
+    return set(incident_evidence(conn, incident_id)[0])
+
+
+def incident_evidence(conn: Connection, incident_id: int
+                      ) -> tuple[dict[str, list[str]], float]:
+    """Why the incident fired: the watch plans its items hit with the words matched, and the
+    highest health score the classifier gave one of its items."""
+    query = (select(signals_t.c.plans, signals_t.c.health_score)
              .join(incident_items, incident_items.c.item_id == signals_t.c.item_id)
-             .where(incident_items.c.incident_id == incident_id, signals_t.c.plans != "[]"))
-    return {plan["name"] for (text,) in conn.execute(query) for plan in json.loads(text)}
+             .where(incident_items.c.incident_id == incident_id))
+    plans: dict[str, list[str]] = {}
+    best = 0.0
+    for text, score in conn.execute(query):
+        best = max(best, float(score))
+        for plan in json.loads(text):
+            words = plans.setdefault(plan["name"], [])
+            words.extend(w for w in plan["matched"] if w not in words)
+    return plans, best

@@ -20,12 +20,15 @@ def test_a_reminder_says_what_is_due_when_and_how_long_is_left() -> None:
                                   "label": "首次权威发布（5小时时限）",
                                   "deadline_due": "2026-03-02T13:24:00+08:00", "minutes_left": 90},
                      INCIDENT, Recipient("值班员甲"), "https://y.example/incidents/7",
-                     "https://y.example/ack/t")
+                     "https://y.example/ack/t",
+                     evidence=({"涉医纠纷": ["医院", "死亡", "延误"]}, 0.987))
     assert message.title == "处置时限提醒：凤庆县人民医院产妇死亡"
     assert "级别：Ⅱ级（重大）" in message.lines
     assert "时限：首次权威发布（5小时时限），截止03月02日 13:24，剩余1小时30分钟" in message.lines
     assert "态势：42条信息，9个来源，负面占比71%，热度57" in message.lines
     assert "关键词：产妇、延误" in message.lines
+    assert "命中方案：涉医纠纷（医院、死亡、延误）" in message.lines
+    assert "模型判定：卫生健康相关 0.99" in message.lines
     assert message.links == (("查看事件", "https://y.example/incidents/7"),
                              ("确认收到", "https://y.example/ack/t"))
 
