@@ -140,11 +140,7 @@ class IncidentStage:
         incident = await self.store.run(lambda c: incident_by_item_url(c, item_url))
         if incident is None:
             raise ActionError(f"no incident holds an item with URL {item_url}")
-        changes = Changes()
-        updated = self.engine.act(incident, action, by, at, changes, **fields)
-        await self.store.run(lambda c: apply_changes(c, changes))
-        self._after(changes)
-        return updated
+        return await self.act_on(incident.id, action, by, at, **fields)
 
     async def act_on(self, incident_id: int, action: str, by: str, at: datetime,
                      **fields: object) -> Incident:
