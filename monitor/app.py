@@ -35,6 +35,8 @@ from monitor.store import Store
 from monitor.store.incidents import list_incidents
 from monitor.store.signals import backlog
 from monitor.store.sources import all_health
+from monitor.web.api import action_routes
+from monitor.web.auth import Auth
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,10 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     secret = ack_secret()
     if send_alerts and secret is None:
         log.warning("%s is not set: alerts go out without acknowledgement links", ACK_SECRET_ENV)
-    app = web.Application()
+    clock_ = clock or WallClock()
+    auth = Auth(lambda: app[STORE], clock_)
+    app = web.Application(middlewares=[auth.middleware])
+    app.router.add_routes(auth.routes())
     app[SOURCES] = sources
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/incidents", incidents_json)
@@ -75,7 +80,6 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         app[STORE] = store
         fetcher = Fetcher(settings.fetch, sources.trusted_hosts)
         pool = parser_pool()
-        clock_ = clock or WallClock()
         stage = AnalysisStage(store, analyzer, clock_)
         weights = {s.name: s.weight for s in sources.sources}
         incidents = IncidentStage(store, make_engine(analyzer, incident_settings), clock_,
@@ -85,6 +89,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         stage.on_analysed = incidents.wake
         incidents.on_timeline = response.wake
         app.router.add_routes(ack_routes(store, incidents, roster, clock_, secret))
+        app.router.add_routes(action_routes(incidents, clock_))
         session = aiohttp.ClientSession()
         links = Links(lambda i: f"{public.rstrip('/')}/incidents/{i}",
                       lambda row, channel: ack_url(public, secret, clock_, row, channel))

@@ -284,3 +284,27 @@ silences = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_silences_incident", "incident_id", "expires_at"),
 )
+
+# Dashboard users and their sessions. Passwords are Argon2id hashes; a session is known by the
+# SHA-256 of its cookie, so a copy of the database opens no session.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),  # what one signs in with
+    Column("display_name", String(64), nullable=False),  # the actor on the timeline
+    Column("role", String(16), nullable=False),  # admin, duty_officer, leader, evaluator
+    Column("password_hash", Text, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

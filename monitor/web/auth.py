@@ -1,0 +1,213 @@
+"""Sign-in, sessions, CSRF and roles.
+
+Passwords are hashed with Argon2id (argon2-cffi's defaults: 64 MiB, 3 passes). A session is a
+random cookie (HttpOnly, SameSite=Strict) that expires; the database keeps only its SHA-256.
+Every state-changing request needs the session's CSRF token in the form field ``csrf`` or the
+``X-CSRF-Token`` header; the sign-in form uses a double-submit cookie, as there is no session
+yet. Failed sign-ins are limited per name and per address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import wraps
+from html import escape
+
+from aiohttp import web
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from monitor.clock import Clock
+from monitor.store import Store
+from monitor.store.users import User, add_session, end_sessions, session_user, user_by_name
+
+ROLES = ("admin", "duty_officer", "leader", "evaluator")
+ROLE_NAMES = {"admin": "管理员", "duty_officer": "值班员", "leader": "领导", "evaluator": "考核人员"}
+SESSION_COOKIE = "monitor_session"
+LOGIN_CSRF_COOKIE = "monitor_login_csrf"
+SESSION_LIFETIME = timedelta(hours=8)
+MIN_PASSWORD = 10
+FAILURES_ALLOWED = 5
+FAILURE_WINDOW_S = 15 * 60
+EXEMPT = ("/login", "/ack/")  # the sign-in form (double-submit) and signed ack links
+
+_hasher = PasswordHasher()
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+USER = web.RequestKey("user", User)
+CSRF = web.RequestKey("csrf", str)
+
+
+class PasswordError(ValueError):
+    """A password that is too short."""
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise PasswordError(f"a password needs at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def check_password(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Throttle:
+    """Failed sign-ins per key (a name, an address) in a sliding window."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def retry_after(self, *keys: str) -> int:
+        """Seconds until another try is allowed; 0 when it is allowed now."""
+        now = self.clock.now().timestamp()
+        wait = 0.0
+        for key in keys:
+            seen = self._failures[key]
+            while seen and seen[0] <= now - FAILURE_WINDOW_S:
+                seen.popleft()
+            if len(seen) >= FAILURES_ALLOWED:
+                wait = max(wait, seen[0] + FAILURE_WINDOW_S - now)
+        return int(wait + 0.999)
+
+    def failed(self, *keys: str) -> None:
+        for key in keys:
+            self._failures[key].append(self.clock.now().timestamp())
+
+
+def _page(title: str, body: str, status: int = 200) -> web.Response:
+    return web.Response(status=status, content_type="text/html", charset="utf-8", text=(
+        f"<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport "
+        f"content='width=device-width'><title>{escape(title)}</title><body>"
+        f"<h3>{escape(title)}</h3>{body}</body></html>"))
+
+
+def _login_form(csrf: str, message: str = "") -> str:
+    note = f"<p role=alert>{escape(message)}</p>" if message else ""
+    return (f"{note}<form method=post action=/login>"
+            f"<input type=hidden name=csrf value='{escape(csrf)}'>"
+            f"<label>用户名 <input name=name autocomplete=username required></label><br>"
+            f"<label>密码 <input name=password type=password autocomplete=current-password "
+            f"required></label><br><button type=submit>登录</button></form>")
+
+
+class Auth:
+    """The sign-in pages, the session middleware and who the current user is."""
+
+    def __init__(self, store: Callable[[], Store], clock: Clock) -> None:
+        """``store``: gives the store once the service has opened it."""
+        self._store, self.clock = store, clock
+        self.throttle = Throttle(clock)
+
+    @property
+    def store(self) -> Store:
+        return self._store()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/login", self.login_page), web.post("/login", self.login),
+                web.post("/logout", self.logout), web.get("/api/me", self.me)]
+
+    async def login_page(self, request: web.Request) -> web.Response:
+        csrf = secrets.token_urlsafe(32)
+        response = _page("舆情监测与回应 · 登录", _login_form(csrf))
+        response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="Strict",
+                            secure=request.secure, path="/login")
+        return response
+
+    async def login(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not cookie or not secrets.compare_digest(str(form.get("csrf", "")), cookie):
+            return _page("请求无效", "<p>表单已过期，请刷新登录页后重试。</p>", 403)
+        name = str(form.get("name", "")).strip()
+        keys = (f"name:{name}", f"addr:{request.remote}")
+        wait = self.throttle.retry_after(*keys)
+        if wait:
+            response = _page("登录尝试过多", f"<p>请在 {wait // 60 + 1} 分钟后再试。</p>", 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        user = await self.store.run(lambda c: user_by_name(c, name))
+        password = str(form.get("password", ""))
+        if user is None or user.disabled or not check_password(user.password_hash, password):
+            self.throttle.failed(*keys)
+            return _page("舆情监测与回应 · 登录", _login_form(cookie, "用户名或密码错误。"), 401)
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = self.clock.now()
+        await self.store.run(lambda c: add_session(c, _digest(token), user.id, csrf, now,
+                                                   now + SESSION_LIFETIME))
+        response = web.HTTPSeeOther("/")
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict",
+                            secure=request.secure, path="/",
+                            max_age=int(SESSION_LIFETIME.total_seconds()))
+        response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
+        raise response
+
+    async def logout(self, request: web.Request) -> web.Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await self.store.run(lambda c: end_sessions(c, token_hash=_digest(token)))
+        response = web.HTTPSeeOther("/login")
+        response.del_cookie(SESSION_COOKIE, path="/")
+        raise response
+
+    async def me(self, request: web.Request) -> web.Response:
+        user = request.get(USER)
+        if user is None:
+            return web.json_response({"error": "not signed in"}, status=401)
+        return web.json_response({"name": user.name, "display_name": user.display_name,
+                                  "role": user.role, "csrf": request[CSRF]}, dumps=_dumps)
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            found = await self.store.run(
+                lambda c: session_user(c, _digest(token), self.clock.now()))
+            if found is not None:
+                request[USER], request[CSRF] = found
+        if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith(EXEMPT):
+            return await handler(request)
+        if USER not in request:
+            return web.json_response({"error": "sign in first"}, status=401)
+        given = request.headers.get("X-CSRF-Token")
+        if given is None and request.content_type in ("application/x-www-form-urlencoded",
+                                                      "multipart/form-data"):
+            given = str((await request.post()).get("csrf", ""))
+        if not given or not secrets.compare_digest(given, request[CSRF]):
+            return web.json_response({"error": "missing or wrong CSRF token"}, status=403)
+        return await handler(request)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def require(*roles: str) -> Callable[[Handler], Handler]:
+    """Only signed-in users with one of ``roles`` may call the handler."""
+    def decorate(handler: Handler) -> Handler:
+        @wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            user = request.get(USER)
+            if user is None:
+                return web.json_response({"error": "sign in first"}, status=401)
+            if user.role not in roles:
+                allowed = "、".join(ROLE_NAMES[r] for r in roles)
+                return web.json_response({"error": f"only {', '.join(roles)} may do this",
+                                          "message": f"仅{allowed}可执行此操作"}, status=403,
+                                         dumps=_dumps)
+            return await handler(request)
+        return guarded
+    return decorate
+
