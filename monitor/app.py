@@ -37,6 +37,7 @@ from monitor.store.signals import backlog
 from monitor.store.sources import all_health
 from monitor.web.api import action_routes
 from monitor.web.auth import Auth
+from monitor.web.pages import Pages
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         incidents.on_timeline = response.wake
         app.router.add_routes(ack_routes(store, incidents, roster, clock_, secret))
         app.router.add_routes(action_routes(incidents, clock_))
+        app.router.add_routes(Pages(store, incidents, roster, clock_).routes())
         session = aiohttp.ClientSession()
         links = Links(lambda i: f"{public.rstrip('/')}/incidents/{i}",
                       lambda row, channel: ack_url(public, secret, clock_, row, channel))

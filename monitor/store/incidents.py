@@ -223,3 +223,23 @@ def incident_evidence(conn: Connection, incident_id: int
             words = plans.setdefault(plan["name"], [])
             words.extend(w for w in plan["matched"] if w not in words)
     return plans, best
+
+
+def incident_item_rows(conn: Connection, incident_id: int) -> list[dict[str, Any]]:
+    """The incident's items, oldest first: id, title, url, source, when it happened, its
+    negativity and whether it copies another story."""
+    query = (select(items_t.c.id, items_t.c.title, items_t.c.url, items_t.c.source,
+                    items_t.c.published_at, items_t.c.fetched_at, signals_t.c.negative,
+                    item_stories.c.story_id)
+             .join(incident_items, incident_items.c.item_id == items_t.c.id)
+             .join(signals_t, signals_t.c.item_id == items_t.c.id)
+             .outerjoin(item_stories, item_stories.c.item_id == items_t.c.id)
+             .where(incident_items.c.incident_id == incident_id).order_by(items_t.c.id))
+    rows = []
+    for r in conn.execute(query):
+        published, fetched = r.published_at, r.fetched_at
+        at = published if published is not None and published <= fetched else fetched
+        rows.append({"id": r.id, "title": r.title, "url": r.url, "source": r.source, "at": at,
+                     "negative": r.negative, "copy": r.story_id not in (None, r.id)})
+    rows.sort(key=lambda row: (row["at"], row["id"]))
+    return rows

@@ -1,0 +1,302 @@
+"""The board and the incident page, rendered on the server in Chinese (Asia/Shanghai time).
+Every string that came from a feed or a person is escaped; links are kept only when they are
+http(s). Charts are SVG drawn here, so nothing is loaded from the internet."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from html import escape
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from sqlalchemy import Connection
+
+from monitor.analyze.lexicon import load_taxonomy
+from monitor.clock import SHANGHAI, Clock
+from monitor.incidents.engine import MILESTONE_KINDS, ActionError
+from monitor.incidents.stage import IncidentStage
+from monitor.notify.render import LEVELS
+from monitor.records import Deadline, Incident, IncidentStatus, TimelineEvent
+from monitor.response.roster import Roster
+from monitor.store import Store
+from monitor.store.incidents import get_incident, incident_item_rows, list_incidents, timeline_of
+from monitor.store.response import deadlines_of, get_clock
+from monitor.web.auth import CSRF, ROLE_NAMES, USER
+
+LIVE = [IncidentStatus.OPEN, IncidentStatus.CONFIRMED, IncidentStatus.RESPONDING]
+STATUS = {"open": "待处置", "confirmed": "已确认", "responding": "回应中", "dismissed": "已排除",
+          "closed": "已关闭", "merged": "已合并"}
+EVENTS = {"opened": "发现事件", "item_added": "新增信息", "level_proposed": "建议定级",
+          "confirmed": "确认定级", "dismissed": "排除", "resurfaced": "再次升温",
+          "acknowledged": "确认收到", "milestone_recorded": "记录处置节点",
+          "occurred_set": "录入事发时间", "closed": "关闭", "merged": "合并", "absorbed": "并入",
+          "split": "拆分", "deadline_set": "设定时限", "deadline_cancelled": "取消时限",
+          "reminder": "时限提醒", "notified": "通知值班", "escalated": "升级提醒",
+          "deadline_met": "按时完成", "deadline_missed": "超时", "no_recipient": "无人可通知",
+          "clocks_stopped": "停止计时", "delivery_failed": "发送失败", "silenced": "静默",
+          "silence_set": "设置静默"}
+MILESTONES = {"authoritative_release": "权威信息发布", "press_conference": "新闻发布会",
+              "follow_up": "后续发布", "internal_report": "书面上报"}
+ACTORS = ("duty_officer", "admin")
+STYLE = """body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif;
+margin:1rem;color:#222}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid
+#ddd;padding:.4rem;text-align:left}.due-ok{color:#176f2c}.due-near{color:#b35c00;font-weight:bold}
+.due-missed{color:#fff;background:#c62828;padding:0 .3rem}nav{margin-bottom:1rem}
+form.inline{display:inline-block;margin:.2rem}.muted{color:#777}"""
+COUNTDOWN = """<script>
+function tick(){const now=Date.now();document.querySelectorAll('[data-due]').forEach(el=>{
+const left=Math.round((Date.parse(el.dataset.due)-now)/60000);
+el.className=left<0?'due-missed':(left<=60?'due-near':'due-ok');
+el.textContent=left<0?('已超时'+(-left)+'分钟'):('剩余'+Math.floor(left/60)+'小时'+(left%60)+'分钟');});}
+tick();setInterval(tick,1000);
+</script>"""
+
+
+def _safe_href(url: str) -> str | None:
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+def _local(at: datetime | None) -> str:
+    return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if at else "—"
+
+
+def _page(title: str, body: str, user: Any, script: str = "") -> web.Response:
+    who = f"{escape(user.display_name)}（{ROLE_NAMES.get(user.role, user.role)}）" if user else ""
+    return web.Response(content_type="text/html", charset="utf-8", text=(
+        f"<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport "
+        f"content='width=device-width'><title>{escape(title)}</title><style>{STYLE}</style>"
+        f"<body><nav><a href=/board>事件看板</a> · {who}</nav><h2>{escape(title)}</h2>"
+        f"{body}{script}</body></html>"))
+
+
+def _level(incident: Incident) -> str:
+    if incident.level:
+        return LEVELS.get(incident.level, incident.level)
+    return f"建议{LEVELS.get(incident.proposed_level or '', '待定级')}"
+
+
+def _next_deadline(deadlines: Sequence[Deadline]) -> Deadline | None:
+    pending = [d for d in deadlines if d.status == "pending"]
+    return min(pending, key=lambda d: d.due_at) if pending else None
+
+
+def _countdown(deadline: Deadline | None) -> str:
+    if deadline is None:
+        return "<span class=muted>—</span>"
+    due = deadline.due_at.astimezone(SHANGHAI).isoformat()
+    return (f"{escape(deadline.label)} 截止{_local(deadline.due_at)} "
+            f"<span data-due='{escape(due)}'></span>")
+
+
+class Pages:
+    def __init__(self, store: Store, incidents: IncidentStage, roster: Roster,
+                 clock: Clock) -> None:
+        self.store, self.incidents, self.roster, self.clock = store, incidents, roster, clock
+        self.topics = {t.key: t.name for t in load_taxonomy()}
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/", self.home), web.get("/board", self.board),
+                web.get("/api/board", self.board_json), web.get("/incidents/{id}", self.incident),
+                web.post("/incidents/{id}/act", self.act)]
+
+    @staticmethod
+    def _signed(request: web.Request) -> Any:
+        user = request.get(USER)
+        if user is None:
+            raise web.HTTPSeeOther("/login")
+        return user
+
+    async def home(self, request: web.Request) -> web.Response:
+        self._signed(request)
+        raise web.HTTPSeeOther("/board")
+
+    def _board_rows(self, conn: Connection) -> list[tuple[Incident, Deadline | None]]:
+        rows = [(i, _next_deadline(deadlines_of(conn, i.id))) for i in list_incidents(conn, LIVE)]
+        far = self.clock.now() + timedelta(days=3650)
+        return sorted(rows, key=lambda r: (r[1].due_at if r[1] else far, -r[0].heat))
+
+    async def board(self, request: web.Request) -> web.Response:
+        user = self._signed(request)
+        rows = await self.store.run(self._board_rows)
+        duty = "，".join(f"{role}：{'、'.join(escape(p.name) for p in people) or '无'}"
+                        for role, people in (
+                            ("值班员", self.roster.on_duty("duty_officer", self.clock.now())),
+                            ("带班领导", self.roster.on_duty("duty_lead", self.clock.now()))))
+        body = [(f"<p>当前值班 {duty}</p><table><thead><tr><th>级别</th><th>状态</th><th>事件</th>"
+                "<th>领域</th><th>地区</th><th>热度</th><th>下一时限</th></tr></thead><tbody>")]
+        for incident, deadline in rows:
+            topics = "、".join(self.topics.get(t, t) for t in incident.topics)
+            body.append(
+                f"<tr data-incident={incident.id}><td>{escape(_level(incident))}</td>"
+                f"<td>{STATUS.get(incident.status.value, '')}</td>"
+                f"<td><a href=/incidents/{incident.id}>{escape(incident.title)}</a></td>"
+                f"<td>{escape(topics)}</td><td>{escape(incident.region or '—')}</td>"
+                f"<td>{incident.heat:.0f}</td><td>{_countdown(deadline)}</td></tr>")
+        body.append("</tbody></table>")
+        if not rows:
+            body.append("<p class=muted>当前没有待处置的事件。</p>")
+        # the board refreshes itself without a reload
+        refresh = ("<script>setInterval(async()=>{const r=await fetch('/board');"
+                   "if(r.ok){const d=new DOMParser().parseFromString(await r.text(),'text/html');"
+                   "document.querySelector('table').replaceWith(d.querySelector('table'));"
+                   "tick();}},15000);</script>")
+        return _page("事件看板", "".join(body), user, COUNTDOWN + refresh)
+
+    async def board_json(self, request: web.Request) -> web.Response:
+        if request.get(USER) is None:
+            return web.json_response({"error": "sign in first"}, status=401)
+        rows = await self.store.run(self._board_rows)
+        return web.json_response([{
+            "id": i.id, "title": i.title, "status": i.status.value, "level": i.level,
+            "proposed_level": i.proposed_level, "topics": list(i.topics), "region": i.region,
+            "heat": i.heat, "next_deadline": None if d is None else {
+                "key": d.key, "label": d.label,
+                "due": d.due_at.astimezone(SHANGHAI).isoformat()}} for i, d in rows],
+            dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+    async def incident(self, request: web.Request) -> web.Response:
+        user = self._signed(request)
+        incident_id = int(request.match_info["id"])
+
+        def read(conn: Connection) -> tuple[Any, ...]:
+            return (get_incident(conn, incident_id), get_clock(conn, incident_id),
+                    deadlines_of(conn, incident_id), timeline_of(conn, incident_id),
+                    incident_item_rows(conn, incident_id))
+
+        incident, clock, deadlines, events, items = await self.store.run(read)
+        if incident is None:
+            raise web.HTTPNotFound(text="没有这个事件")
+        parts = [(f"<p>{escape(_level(incident))} · {STATUS.get(incident.status.value, '')} · "
+                 f"{incident.items}条信息，{incident.sources}个来源，负面占比"
+                 f"{incident.negative_share:.0%}，热度{incident.heat:.0f} · 地区 "
+                 f"{escape(incident.region or '—')} · 首发 {escape(incident.first_source)}</p>")]
+        if clock is not None:
+            parts.append(f"<p>计时起点 {_local(clock.start_at)}（发现 {_local(clock.detected_at)}，"
+                         f"首条信息 {_local(clock.first_item_at)}，事发 "
+                         f"{_local(clock.occurred_at)}）</p>")
+        parts.append(chart(items, events, deadlines))
+        parts.append("<h3>处置时限</h3><table><tr><th>时限</th><th>截止</th><th>状态</th></tr>")
+        for d in deadlines:
+            state = {"pending": _countdown(d), "met": f"已完成 {_local(d.met_at)}",
+                     "missed": "<span class=due-missed>已超时</span>",
+                     "cancelled": "<span class=muted>已取消</span>"}.get(d.status, d.status)
+            parts.append(f"<tr><td>{escape(d.label)}</td><td>{_local(d.due_at)}</td>"
+                         f"<td>{state}</td></tr>")
+        parts.append("</table>")
+        if user.role in ACTORS and incident.status not in (IncidentStatus.CLOSED,
+                                                           IncidentStatus.MERGED):
+            parts.append(_action_forms(incident.id, request[CSRF]))
+        parts.append("<h3>时间线</h3><table>")
+        for event in events:
+            if event.type != "item_added":
+                parts.append(f"<tr><td>{_local(event.at)}</td><td>"
+                             f"{EVENTS.get(event.type, escape(event.type))}</td>"
+                             f"<td>{escape(event.actor if event.actor != 'system' else '系统')}"
+                             f"</td><td>{_event_detail(event)}</td></tr>")
+        parts.append("</table><h3>代表性信息</h3><ul>")
+        for row in [r for r in items if not r["copy"]][:20]:
+            href = _safe_href(row["url"])
+            title = escape(row["title"])
+            link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
+            parts.append(f"<li>{_local(row['at'])} {escape(row['source'])}：{link}</li>")
+        parts.append("</ul>")
+        return _page(f"#{incident.id} {incident.title}", "".join(parts), user, COUNTDOWN)
+
+    async def act(self, request: web.Request) -> web.Response:
+        user = self._signed(request)
+        if user.role not in ACTORS:
+            raise web.HTTPForbidden(text="仅值班员、管理员可执行此操作")
+        incident_id = int(request.match_info["id"])
+        form = await request.post()
+        action = str(form.get("action", ""))
+        fields = {k: str(v) for k, v in form.items() if k not in ("action", "csrf") and v}
+        if "time" in fields:  # the form's datetime-local is Beijing time
+            fields["time"] = datetime.fromisoformat(fields["time"]).replace(
+                tzinfo=SHANGHAI).isoformat()
+        try:
+            await self.incidents.act_on(incident_id, action, user.display_name,
+                                        self.clock.now(), **fields)
+        except ActionError as exc:
+            raise web.HTTPConflict(text=f"无法执行：{exc}") from None
+        raise web.HTTPSeeOther(f"/incidents/{incident_id}")
+
+
+def _event_detail(event: TimelineEvent) -> str:
+    d = event.data
+    if event.type == "milestone_recorded":
+        href = _safe_href(str(d.get("url", "")))
+        link = f"<a href='{escape(href)}' rel=noopener>证据</a>" if href else escape(
+            str(d.get("document", "")))
+        return f"{MILESTONES.get(str(d.get('kind')), '')} {link}"
+    if "label" in d:
+        return escape(str(d["label"]))
+    if "title" in d:
+        return escape(str(d["title"]))
+    if "level" in d:
+        return escape(LEVELS.get(str(d["level"]), str(d["level"])))
+    return ""
+
+
+def _action_forms(incident_id: int, csrf: str) -> str:
+    token = f"<input type=hidden name=csrf value='{escape(csrf)}'>"
+    path = f"/incidents/{incident_id}/act"
+
+    def form(action: str, label: str, extra: str = "") -> str:
+        return (f"<form class=inline method=post action={path}>{token}"
+                f"<input type=hidden name=action value={action}>{extra}"
+                f"<button type=submit>{label}</button></form>")
+
+    levels = "".join(f"<option value={k}>{v}</option>" for k, v in LEVELS.items())
+    kinds = "".join(f"<option value={k}>{MILESTONES[k]}</option>" for k in MILESTONE_KINDS)
+    return ("<h3>处置</h3>" + form("ack", "确认收到")
+            + form("confirm", "确认定级", f"<select name=level>{levels}</select>")
+            + form("occurred", "录入事发时间", "<input type=datetime-local name=time required>")
+            + form("milestone", "记录处置节点", f"<select name=kind>{kinds}</select>"
+                   "<input name=url type=url placeholder='发布链接'>"
+                   "<input name=document placeholder='或文号'>"
+                   "<input name=channel placeholder='渠道'>"
+                   "<input name=spokesperson placeholder='发言人'>")
+            + form("dismiss", "排除") + form("close", "关闭"))
+
+
+def chart(items: list[dict[str, Any]], events: list[TimelineEvent],
+          deadlines: list[Deadline], width: int = 720, height: int = 180) -> str:
+    """Items per hour (bars) and their negative share (line) over the incident's life, with
+    milestones (green) and deadlines (red, dashed) marked."""
+    if not items:
+        return "<p class=muted>暂无信息</p>"
+    start = items[0]["at"].replace(minute=0, second=0, microsecond=0)
+    marks = [(e.at, "#2e7d32", MILESTONES.get(str(e.data.get("kind")), "节点"))
+             for e in events if e.type == "milestone_recorded"]
+    marks += [(d.due_at, "#c62828", d.label) for d in deadlines if d.status != "cancelled"]
+    end = max([items[-1]["at"], *(at for at, _, _ in marks)])
+    hours = int((end - start).total_seconds() // 3600) + 1
+    counts, negative = [0] * hours, [0.0] * hours
+    for row in items:
+        slot = int((row["at"] - start).total_seconds() // 3600)
+        counts[slot] += 1
+        negative[slot] += row["negative"]
+    peak = max(counts)
+    step = width / hours
+    svg = [(f"<svg role=img aria-label='每小时信息量与负面占比' viewBox='0 0 {width} {height + 20}' "
+           f"width='100%' xmlns='http://www.w3.org/2000/svg'>")]
+    for n, count in enumerate(counts):
+        h = (height - 10) * count / peak
+        svg.append(f"<rect x='{n * step:.1f}' y='{height - h:.1f}' width='{max(step - 1, 1):.1f}'"
+                   f" height='{h:.1f}' fill='#90a4ae'><title>{count}条</title></rect>")
+    points = " ".join(f"{(n + 0.5) * step:.1f},{height - (height - 10) * negative[n] / c:.1f}"
+                      for n, c in enumerate(counts) if c)
+    svg.append(f"<polyline points='{points}' fill='none' stroke='#e65100' stroke-width='2'/>")
+    for at, colour, label in marks:
+        x = (at - start).total_seconds() / 3600 * step
+        dash = " stroke-dasharray='4 3'" if colour == "#c62828" else ""
+        svg.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='0' y2='{height}' stroke='{colour}'"
+                   f"{dash}><title>{escape(label)}</title></line>")
+    svg.append(f"<text x='0' y='{height + 16}' font-size='12'>{_local(start)}</text>"
+               f"<text x='{width}' y='{height + 16}' font-size='12' text-anchor='end'>"
+               f"{_local(end)}</text></svg>")
+    return (f"<figure>{''.join(svg)}<figcaption>灰色：每小时信息量（峰值{peak}条）；橙线：负面占比；"
+            "绿线：处置节点；红色虚线：时限</figcaption></figure>")

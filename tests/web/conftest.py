@@ -1,0 +1,3 @@
+from tests.web.test_auth import signed
+
+__all__ = ["signed"]
