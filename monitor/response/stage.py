@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Connection, func, select
 
 from monitor import failpoints
-from monitor.clock import Clock, WallClock
+from monitor.clock import Clock, SimClock, WallClock
 from monitor.response.clocks import Clocks
 from monitor.store import Store
 from monitor.store.incidents import get_cursor, set_cursor, timeline_after
@@ -113,7 +113,8 @@ class ResponseStage:
     async def _wait(self, due: datetime | None) -> None:
         """Until woken, until ``due`` on our clock, or IDLE_CHECK_S of real time."""
         waits: list[asyncio.Task[Any]] = [asyncio.create_task(self._wake.wait())]
-        if due is not None:
+        # a simulated clock moves only when its owner moves it; sleeping on it would move it
+        if due is not None and not isinstance(self.clock, SimClock):
             ahead = max(0.0, (due - self.clock.now()).total_seconds())
             waits.append(asyncio.create_task(self.clock.sleep(ahead)))
         try:

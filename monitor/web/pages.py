@@ -47,7 +47,8 @@ margin:1rem;color:#222}table{border-collapse:collapse;width:100%}td,th{border-bo
 .due-missed{color:#fff;background:#c62828;padding:0 .3rem}nav{margin-bottom:1rem}
 form.inline{display:inline-block;margin:.2rem}.muted{color:#777}"""
 COUNTDOWN = """<script>
-function tick(){const now=Date.now();document.querySelectorAll('[data-due]').forEach(el=>{
+const skew=Date.parse(document.body.dataset.now)-Date.now();
+function tick(){const now=Date.now()+skew;document.querySelectorAll('[data-due]').forEach(el=>{
 const left=Math.round((Date.parse(el.dataset.due)-now)/60000);
 el.className=left<0?'due-missed':(left<=60?'due-near':'due-ok');
 el.textContent=left<0?('已超时'+(-left)+'分钟'):('剩余'+Math.floor(left/60)+'小时'+(left%60)+'分钟');});}
@@ -63,12 +64,17 @@ def _local(at: datetime | None) -> str:
     return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if at else "—"
 
 
-def _page(title: str, body: str, user: Any, script: str = "") -> web.Response:
+def _page(title: str, body: str, user: Any, csrf: str, now: datetime, script: str = ""
+          ) -> web.Response:
+    """The countdowns run on the service's clock: the page says what time it is there."""
     who = f"{escape(user.display_name)}（{ROLE_NAMES.get(user.role, user.role)}）" if user else ""
     return web.Response(content_type="text/html", charset="utf-8", text=(
         f"<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport "
         f"content='width=device-width'><title>{escape(title)}</title><style>{STYLE}</style>"
-        f"<body><nav><a href=/board>事件看板</a> · {who}</nav><h2>{escape(title)}</h2>"
+        f"<body data-now='{now.isoformat()}'><nav><a href=/board>事件看板</a> · {who} · "
+        f"<form class=inline method=post action=/logout><input type=hidden name=csrf "
+        f"value='{escape(csrf)}'><button type=submit>退出</button></form></nav>"
+        f"<h2>{escape(title)}</h2>"
         f"{body}{script}</body></html>"))
 
 
@@ -143,7 +149,8 @@ class Pages:
                    "if(r.ok){const d=new DOMParser().parseFromString(await r.text(),'text/html');"
                    "document.querySelector('table').replaceWith(d.querySelector('table'));"
                    "tick();}},15000);</script>")
-        return _page("事件看板", "".join(body), user, COUNTDOWN + refresh)
+        return _page("事件看板", "".join(body), user, request[CSRF], self.clock.now(),
+                     COUNTDOWN + refresh)
 
     async def board_json(self, request: web.Request) -> web.Response:
         if request.get(USER) is None:
@@ -203,7 +210,8 @@ class Pages:
             link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
             parts.append(f"<li>{_local(row['at'])} {escape(row['source'])}：{link}</li>")
         parts.append("</ul>")
-        return _page(f"#{incident.id} {incident.title}", "".join(parts), user, COUNTDOWN)
+        return _page(f"#{incident.id} {incident.title}", "".join(parts), user, request[CSRF],
+                     self.clock.now(), COUNTDOWN)
 
     async def act(self, request: web.Request) -> web.Response:
         user = self._signed(request)

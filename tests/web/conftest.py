@@ -1,3 +1,4 @@
+from tests.incidents.conftest import analyzer
 from tests.web.test_auth import signed
 
-__all__ = ["signed"]
+__all__ = ["analyzer", "signed"]
