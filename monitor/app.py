@@ -37,6 +37,8 @@ from monitor.store.signals import backlog
 from monitor.store.sources import all_health
 from monitor.web.api import action_routes
 from monitor.web.auth import Auth
+from monitor.web.browse import Browse
+from monitor.web.openapi import openapi
 from monitor.web.pages import Pages
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     app[SOURCES] = sources
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/incidents", incidents_json)
+    app.router.add_get("/api/openapi.json", openapi)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         store = Store(settings.database_url)
@@ -92,6 +95,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         app.router.add_routes(ack_routes(store, incidents, roster, clock_, secret))
         app.router.add_routes(action_routes(incidents, clock_))
         app.router.add_routes(Pages(store, incidents, roster, clock_).routes())
+        app.router.add_routes(Browse(store, analyzer, sources, clock_).routes())
         session = aiohttp.ClientSession()
         links = Links(lambda i: f"{public.rstrip('/')}/incidents/{i}",
                       lambda row, channel: ack_url(public, secret, clock_, row, channel))

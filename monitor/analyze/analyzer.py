@@ -83,13 +83,18 @@ class Analyzer:
     topics: tuple[Topic, ...]
     profile: Profile
 
-    def analyze(self, texts: Sequence[tuple[str, str]]) -> list[Signal]:
-        """Signals for (title, body) pairs, in order; the body is plain text."""
+    def analyze(self, texts: Sequence[tuple[str, str]],
+                words: list[list[str]] | None = None) -> list[Signal]:
+        """Signals for (title, body) pairs, in order; the body is plain text. ``words``, when
+        given, receives each text's words as the classifier read them (for the search index)."""
         # the title alone is needed only by plans that look at titles
         joined = [normalize(title_and_body(t, b)) for t, b in texts]
         titles = ([normalize(t) for t, _ in texts] if self.plans.title_scoped
                   else [""] * len(texts))
-        rows = self.model.predict([make_doc(self.segmenter, text) for text in joined]).tolist()
+        docs = [make_doc(self.segmenter, text) for text in joined]
+        if words is not None:
+            words.extend(list(doc.words) for doc in docs)
+        rows = self.model.predict(docs).tolist()
         keys = self.model.outputs[1:-1]
         ident = self.model.ident
         signals = []

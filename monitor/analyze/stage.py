@@ -11,12 +11,17 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from functools import partial
+
+from sqlalchemy import Connection
 
 from monitor.analyze.analyzer import Analyzer
 from monitor.analyze.text import plain_text
 from monitor.clock import Clock
+from monitor.records import Signal
 from monitor.store import Store
+from monitor.store.search import index_items
 from monitor.store.signals import put_signals, unanalysed
 
 log = logging.getLogger(__name__)
@@ -49,10 +54,13 @@ class AnalysisStage:
                 partial(unanalysed, limit=self.BATCH, after=self._done_up_to))
             if not items:
                 return total
-            signals = self.analyzer.analyze([(i.title, plain_text(i.summary)) for i in items])
+            words: list[list[str]] = []
+            signals = self.analyzer.analyze([(i.title, plain_text(i.summary)) for i in items],
+                                            words)
             stamped = [replace(s, item_id=i.id) for i, s in zip(items, signals, strict=True)]
             now = self.clock.now()
-            await self.store.run(partial(put_signals, signals=stamped, now=now))
+            indexed = [(i.id or 0, w) for i, w in zip(items, words, strict=True)]
+            await self.store.run(partial(_store, signals=stamped, now=now, words=indexed))
             self._done_up_to = items[-1].id or self._done_up_to
             total += len(items)
             if self.on_analysed is not None:
@@ -75,3 +83,9 @@ class AnalysisStage:
                 log.exception("analysis failed; the items stay queued and are retried")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.IDLE_CHECK_S)
+
+
+def _store(conn: Connection, signals: list[Signal], now: datetime,
+           words: list[tuple[int, list[str]]]) -> None:
+    put_signals(conn, signals, now)
+    index_items(conn, words)

@@ -71,7 +71,9 @@ def _page(title: str, body: str, user: Any, csrf: str, now: datetime, script: st
     return web.Response(content_type="text/html", charset="utf-8", text=(
         f"<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport "
         f"content='width=device-width'><title>{escape(title)}</title><style>{STYLE}</style>"
-        f"<body data-now='{now.isoformat()}'><nav><a href=/board>事件看板</a> · {who} · "
+        f"<body data-now='{now.isoformat()}'><nav><a href=/board>事件看板</a> · "
+        f"<a href=/items>信息检索</a> · <a href=/sources>信息来源</a> · "
+        f"<a href=/plans>监测方案</a> · {who} · "
         f"<form class=inline method=post action=/logout><input type=hidden name=csrf "
         f"value='{escape(csrf)}'><button type=submit>退出</button></form></nav>"
         f"<h2>{escape(title)}</h2>"

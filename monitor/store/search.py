@@ -1,0 +1,51 @@
+"""Full-text search over items: each item's jieba words in an SQLite FTS5 index (the
+segmenter's words joined by spaces, so the index's own tokenizer only splits on them).
+Other databases search titles and summaries with LIKE."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, or_, select, text
+
+from monitor.store.schema import items, signals
+
+
+def _fts(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def index_items(conn: Connection, rows: Sequence[tuple[int, Sequence[str]]]) -> None:
+    """(item id, its words) into the index."""
+    if not rows or not _fts(conn):
+        return
+    conn.execute(text("INSERT INTO items_fts(rowid, tokens) VALUES (:id, :tokens)"), [
+        {"id": item_id, "tokens": " ".join(w for w in words if any(c.isalnum() for c in w))}
+        for item_id, words in rows])
+
+
+def search_items(conn: Connection, words: Sequence[str], limit: int = 50
+                 ) -> list[dict[str, Any]]:
+    """Items holding every word, best first (BM25), with their health score and topics."""
+    words = [w for w in words if any(c.isalnum() for c in w)]
+    if not words:
+        return []
+    columns = (items.c.id, items.c.title, items.c.url, items.c.source, items.c.fetched_at,
+               signals.c.health_score, signals.c.topics, signals.c.negative)
+    if _fts(conn):
+        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+        ids = [r[0] for r in conn.execute(text(
+            "SELECT rowid FROM items_fts WHERE items_fts MATCH :q ORDER BY rank LIMIT :n"),
+            {"q": match, "n": limit})]
+        if not ids:
+            return []
+        found = {r.id: dict(r._mapping) for r in conn.execute(
+            select(*columns).outerjoin(signals, signals.c.item_id == items.c.id)
+            .where(items.c.id.in_(ids)))}
+        return [found[i] for i in ids if i in found]
+    query = select(*columns).outerjoin(signals, signals.c.item_id == items.c.id)
+    for word in words:
+        query = query.where(or_(items.c.title.contains(word), items.c.summary.contains(word)))
+    return [dict(r._mapping) for r in conn.execute(query.order_by(items.c.id.desc())
+                                                    .limit(limit))]

@@ -1,0 +1,137 @@
+"""Items (search and label feedback), sources (their health) and watch plans (their recent
+matches)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import Connection, select
+
+from monitor.analyze.analyzer import Analyzer
+from monitor.analyze.text import normalize
+from monitor.clock import SHANGHAI, Clock
+from monitor.config import SourceList
+from monitor.store import Store
+from monitor.store.labels import Label, add_label
+from monitor.store.schema import items, signals
+from monitor.store.search import search_items
+from monitor.store.sources import all_health
+from monitor.web.auth import CSRF, USER
+from monitor.web.pages import _page, _safe_href
+
+LABELLERS = ("duty_officer", "admin")
+HEALTH = {"ok": "正常", "not_modified": "无更新", "error": "失败", "gone": "已下线"}
+
+
+def _local(at: datetime | None) -> str:
+    return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if at else "—"
+
+
+class Browse:
+    def __init__(self, store: Store, analyzer: Analyzer, sources: SourceList,
+                 clock: Clock) -> None:
+        self.store, self.analyzer, self.sources, self.clock = store, analyzer, sources, clock
+        self.topics = {t.key: t.name for t in analyzer.topics}
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/items", self.items), web.post("/items/{id}/label", self.label),
+                web.get("/sources", self.source_health), web.get("/plans", self.plans)]
+
+    @staticmethod
+    def _signed(request: web.Request) -> Any:
+        user = request.get(USER)
+        if user is None:
+            raise web.HTTPSeeOther("/login")
+        return user
+
+    async def items(self, request: web.Request) -> web.Response:
+        user = self._signed(request)
+        query = request.query.get("q", "").strip()[:200]
+        words = self.analyzer.segmenter.words(normalize(query)) if query else []
+        rows = await self.store.run(lambda c: search_items(c, words)) if words else []
+        options = "".join(f"<option value={k}>{escape(v)}</option>"
+                          for k, v in self.topics.items())
+        parts = [(f"<form method=get action=/items><input name=q value='{escape(query)}' "
+                 f"placeholder='搜索信息（中文分词）'><button type=submit>搜索</button></form>")]
+        if query:
+            parts.append(f"<p>找到 {len(rows)} 条</p>")
+        parts.append("<table>")
+        for row in rows:
+            href = _safe_href(row["url"])
+            title = escape(row["title"])
+            link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
+            topics = "、".join(self.topics.get(t["key"], t["key"])
+                              for t in json.loads(row["topics"] or "[]"))
+            feedback = ""
+            if user.role in LABELLERS:
+                feedback = (f"<form class=inline method=post action=/items/{row['id']}/label>"
+                            f"<input type=hidden name=csrf value='{escape(request[CSRF])}'>"
+                            f"<select name=topic><option value=''>（领域）</option>{options}"
+                            f"</select><button name=relevant value=1>相关</button>"
+                            f"<button name=relevant value=0>不相关</button></form>")
+            parts.append(f"<tr><td>{_local(row['fetched_at'])}</td><td>{escape(row['source'])}"
+                         f"</td><td>{link}</td><td>{escape(topics)}</td><td>{feedback}</td></tr>")
+        parts.append("</table>")
+        return _page("信息检索", "".join(parts), user, request[CSRF], self.clock.now())
+
+    async def label(self, request: web.Request) -> web.Response:
+        user = self._signed(request)
+        if user.role not in LABELLERS:
+            raise web.HTTPForbidden(text="仅值班员、管理员可标注")
+        form = await request.post()
+        topic = str(form.get("topic") or "")
+        if topic and topic not in self.topics:
+            raise web.HTTPBadRequest(text=f"未知领域 {topic}")
+        label = Label(int(request.match_info["id"]), form.get("relevant") == "1",
+                      (topic,) if topic else None, None, user.display_name, self.clock.now())
+        await self.store.run(lambda c: add_label(c, label))
+        raise web.HTTPSeeOther(request.headers.get("Referer", "/items"))
+
+    async def source_health(self, request: web.Request) -> web.Response:
+        user = self._signed(request)
+        health = await self.store.run(all_health)
+        parts = [("<table><tr><th>来源</th><th>类型</th><th>地区</th><th>状态</th><th>最近成功</th>"
+                 "<th>连续失败</th><th>错误</th></tr>")]
+        for source in self.sources.sources:
+            h = health.get(source.name)
+            state = "未启用" if not source.enabled else (
+                HEALTH.get(h.status.value, h.status.value) if h and h.status else "未抓取")
+            parts.append(
+                f"<tr><td>{escape(source.name)}</td><td>{escape(source.media.value)}</td>"
+                f"<td>{escape(source.region)}</td><td>{state}</td>"
+                f"<td>{_local(h.last_success_at if h else None)}</td>"
+                f"<td>{h.consecutive_failures if h else 0}</td>"
+                f"<td>{escape((h.last_error or '') if h else '')}</td></tr>")
+        parts.append("</table>")
+        return _page("信息来源", "".join(parts), user, request[CSRF], self.clock.now())
+
+    async def plans(self, request: web.Request) -> web.Response:
+        user = self._signed(request)
+
+        def recent(conn: Connection) -> list[Any]:
+            return list(conn.execute(
+                select(items.c.title, items.c.url, items.c.fetched_at, signals.c.plans)
+                .join(signals, signals.c.item_id == items.c.id)
+                .where(signals.c.plans != "[]").order_by(items.c.id.desc()).limit(500)))
+
+        matches: dict[str, list[Any]] = {}
+        for row in await self.store.run(recent):
+            for plan in json.loads(row.plans):
+                matches.setdefault(plan["name"], []).append((row, plan["matched"]))
+        parts = []
+        for plan in self.analyzer.plans.plans:
+            hits = matches.get(plan.name, [])
+            parts.append(f"<h3>{escape(plan.name)}</h3><p class=muted>词：{escape('、'.join(plan.words))}"
+                         f"（{'标题' if plan.scope == 'title' else '全文'}）；最近命中 {len(hits)} 条</p><ul>")
+            for row, words in hits[:10]:
+                href = _safe_href(row.url)
+                title = escape(row.title)
+                link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
+                parts.append(f"<li>{_local(row.fetched_at)} {link}（{escape('、'.join(words))}）"
+                             f"</li>")
+            parts.append("</ul>")
+        return _page("监测方案", "".join(parts), user, request[CSRF], self.clock.now())

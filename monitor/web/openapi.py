@@ -1,0 +1,56 @@
+"""The OpenAPI 3.1 document of the JSON API, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from monitor.incidents.engine import ACTIONS, MILESTONE_KINDS
+
+_JSON = {"application/json": {"schema": {"type": "object"}}}
+_SESSION: list[dict[str, list[str]]] = [{"session": []}]
+
+
+def _ok(description: str) -> dict[str, Any]:
+    return {"200": {"description": description, "content": _JSON}}
+
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "卫生健康舆情监测与回应 API", "version": "1"},
+    "components": {"securitySchemes": {
+        "session": {"type": "apiKey", "in": "cookie", "name": "monitor_session"},
+        "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"}}},
+    "paths": {
+        "/healthz": {"get": {"summary": "Service health: the store answers; failing sources",
+                             "responses": {**_ok("healthy"), "503": {"description": "no store"}}}},
+        "/api/me": {"get": {"summary": "Who is signed in, with the session's CSRF token",
+                            "security": _SESSION,
+                            "responses": {**_ok("the user"), "401": {"description": "signed out"}}}},
+        "/api/board": {"get": {"summary": "Live incidents by next deadline", "security": _SESSION,
+                               "responses": _ok("the board")}},
+        "/api/incidents": {"get": {"summary": "Every incident, newest first",
+                                   "responses": _ok("incidents")}},
+        "/api/incidents/{id}/actions": {"post": {
+            "summary": "A duty officer's action; the signed-in user is its actor",
+            "security": [{"session": [], "csrf": []}],
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["action"], "properties": {
+                    "action": {"enum": list(ACTIONS)},
+                    "level": {"enum": ["I", "II", "III", "IV"]},
+                    "kind": {"enum": list(MILESTONE_KINDS)},
+                    "url": {"type": "string"}, "document": {"type": "string"},
+                    "channel": {"type": "string"}, "spokesperson": {"type": "string"},
+                    "time": {"type": "string", "format": "date-time"}}}}}},
+            "responses": {**_ok("the incident's new status"),
+                          "403": {"description": "not a duty officer, or no CSRF token"},
+                          "409": {"description": "the action does not apply"}}}},
+    },
+}
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(DOCUMENT)
