@@ -321,6 +321,10 @@ class Engine:
     def _describe(self, cluster: Cluster, incident: Incident, now: datetime) -> Incident:
         # the latest few hundred items describe the incident well enough, at bounded cost
         members = cluster.members[-DESCRIBE:]
+        if not members:
+            # a live incident adopted at restart whose items are all older than the window:
+            # its stored description stands
+            return replace(incident, updated_at=now)
         centre = unit(cluster.centroid)
         representative = max(members, key=lambda m: (cosine(m.vector, centre), -m.at, -m.item_id))
         topic_counts = Counter(t for m in members for t in m.topics)

@@ -158,3 +158,16 @@ def item_time(conn: Connection, item_id: int) -> datetime | None:
     published: datetime | None = row.published_at
     fetched: datetime = row.fetched_at
     return published if published is not None and published <= fetched else fetched
+
+
+def pending_deadlines(conn: Connection, incident_ids: list[int]) -> dict[int, list[Deadline]]:
+    """Pending deadlines of many incidents in one query, soonest first."""
+    found: dict[int, list[Deadline]] = {}
+    for start in range(0, len(incident_ids), 400):
+        query = (select(deadlines).where(deadlines.c.status == "pending",
+                                         deadlines.c.incident_id.in_(
+                                             incident_ids[start:start + 400]))
+                 .order_by(deadlines.c.due_at, deadlines.c.id))
+        for row in conn.execute(query):
+            found.setdefault(row.incident_id, []).append(_deadline(row))
+    return found

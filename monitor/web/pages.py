@@ -23,7 +23,7 @@ from monitor.records import Deadline, Incident, IncidentStatus, TimelineEvent
 from monitor.response.roster import Roster
 from monitor.store import Store
 from monitor.store.incidents import get_incident, incident_item_rows, list_incidents, timeline_of
-from monitor.store.response import deadlines_of, get_clock
+from monitor.store.response import deadlines_of, get_clock, pending_deadlines
 from monitor.web.auth import CSRF, ROLE_NAMES, USER
 
 LIVE = [IncidentStatus.OPEN, IncidentStatus.CONFIRMED, IncidentStatus.RESPONDING]
@@ -122,7 +122,9 @@ class Pages:
         raise web.HTTPSeeOther("/board")
 
     def _board_rows(self, conn: Connection) -> list[tuple[Incident, Deadline | None]]:
-        rows = [(i, _next_deadline(deadlines_of(conn, i.id))) for i in list_incidents(conn, LIVE)]
+        live = list_incidents(conn, LIVE)
+        pending = pending_deadlines(conn, [i.id for i in live])
+        rows = [(i, _next_deadline(pending.get(i.id, []))) for i in live]
         far = self.clock.now() + timedelta(days=3650)
         return sorted(rows, key=lambda r: (r[1].due_at if r[1] else far, -r[0].heat))
 

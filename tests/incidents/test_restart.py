@@ -59,6 +59,23 @@ async def test_a_restart_continues_the_incident(tmp_path: Path, analyzer: Analyz
     assert sorted(added) == list(range(1, 7))  # every item once
 
 
+async def test_a_restart_long_after_an_incident_went_quiet_keeps_it(tmp_path: Path,
+                                                                    analyzer: Analyzer) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    clock = SimClock(START)
+    try:
+        await feed(store, analyzer, clock, dispute_items())
+        clock.advance(3 * 86400)  # every item is older than the windows now
+        stage = IncidentStage(store, make_engine(analyzer, load_incident_settings()), clock)
+        await stage.restore()
+        await stage.tick()  # the live incident has no member in memory
+        after = await store.run(list_incidents)
+    finally:
+        store.close()
+    assert [(i.id, i.status.value, i.items) for i in after] == [(1, "open", 6)]
+    assert after[0].title
+
+
 async def test_split_moves_items_to_a_new_incident_and_loses_none(tmp_path: Path,
                                                                   analyzer: Analyzer) -> None:
     store = Store(f"sqlite:///{tmp_path / 'm.db'}")
