@@ -378,7 +378,8 @@ class Engine:
         cluster.incident = incident
         changes.incidents[incident.id] = incident
 
-    def _merge(self, keep: Cluster, other: Cluster, now: datetime, changes: Changes) -> Cluster:
+    def _merge(self, keep: Cluster, other: Cluster, now: datetime, changes: Changes,
+               actor: str = SYSTEM) -> Cluster:
         """Fold ``other`` into ``keep`` (the older incident survives); nothing is dropped: the
         absorbed incident is marked merged and its items are filed under the survivor."""
         if other.incident is not None and (keep.incident is None
@@ -400,12 +401,12 @@ class Engine:
             if other.incident is not None:
                 absorbed = replace(other.incident, status=IncidentStatus.MERGED,
                                    merged_into=keep.incident.id, updated_at=now)
-                changes.event(absorbed, now, "merged", into=keep.incident.id)
+                changes.event(absorbed, now, "merged", actor, into=keep.incident.id)
                 changes.incidents[absorbed.id] = absorbed
                 changes.states.add(absorbed.id)
                 changes.moved.append((absorbed.id, keep.incident.id))
-                changes.event(keep.incident, now, "absorbed", from_incident=absorbed.id,
-                              items=other.count)
+                changes.event(keep.incident, now, "absorbed", actor,
+                              from_incident=absorbed.id, items=other.count)
             else:
                 for member in other.members:
                     self._file(keep, member, now, changes)
@@ -482,6 +483,20 @@ class Engine:
                 cluster.dismissed_heat = max(incident.heat, 1.0)
             cluster.incident = replace(incident, status=status, level=level)
 
+    def merge(self, first: int, second: int, by: str, at: datetime,
+              changes: Changes) -> Incident:
+        """A person merges two live incidents (one event told twice); the older survives."""
+        if first == second:
+            raise ActionError("an incident cannot be merged with itself")
+        found = [self.clusters.get(self._by_incident.get(i, 0)) for i in (first, second)]
+        live = [c for c in found if c is not None and c.incident is not None and self._accepts(c)]
+        if len(live) != 2:
+            raise ActionError(f"incidents #{first} and #{second} must both be live to merge")
+        keep = self._merge(live[0], live[1], at, changes, by)
+        if keep.incident is None:  # both had incidents; the survivor keeps one
+            raise ActionError("merge lost the surviving incident")
+        return keep.incident
+
     def split(self, stored: Incident, item_ids: set[int], by: str, at: datetime,
               changes: Changes) -> Incident:
         """Take the given items out of a live incident into a new one (a duty officer sees
@@ -548,7 +563,7 @@ def _places(cluster: Cluster) -> set[str]:
     return {p for m in cluster.members[-20:] for p in m.places}
 
 
-ACTIONS = ("ack", "confirm", "dismiss", "milestone", "occurred", "close")
+ACTIONS = ("ack", "confirm", "dismiss", "milestone", "occurred", "note", "close")
 MILESTONE_KINDS = ("authoritative_release", "press_conference", "follow_up", "internal_report")
 
 
@@ -625,6 +640,11 @@ def apply_action(incident: Incident, action: str, by: str, at: datetime, changes
         incident = replace(incident, status=IncidentStatus.DISMISSED)
         changes.event(incident, at, "dismissed", by, heat=incident.heat,
                       comes_back_at_heat=round(max(incident.heat, 1.0) * dismiss_margin, 1))
+    elif action == "note":
+        note = str(fields.get("text") or "").strip()
+        if not note or len(note) > 2000:
+            raise ActionError("a note needs 'text', up to 2,000 characters")
+        changes.event(incident, at, "note", by, text=note)
     elif action in ("milestone", "occurred"):
         incident = _record(incident, action, by, at, changes, fields)
     elif action == "close":

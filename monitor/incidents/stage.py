@@ -154,6 +154,25 @@ class IncidentStage:
         self._after(changes)
         return updated
 
+    async def merge(self, first: int, second: int, by: str, at: datetime) -> Incident:
+        changes = Changes()
+        survivor = self.engine.merge(first, second, by, at, changes)
+        await self.store.run(lambda c: apply_changes(c, changes))
+        self._after(changes)
+        return survivor
+
+    async def split_items(self, incident_id: int, item_ids: set[int], by: str,
+                          at: datetime) -> Incident:
+        """Move these items of the incident into a new incident."""
+        incident = await self.store.run(lambda c: get_incident(c, incident_id))
+        if incident is None:
+            raise ActionError(f"no incident #{incident_id}")
+        changes = Changes()
+        new = self.engine.split(incident, item_ids, by, at, changes)
+        await self.store.run(lambda c: apply_changes(c, changes))
+        self._after(changes)
+        return new
+
     async def split(self, item_url: str, item_urls: list[str], by: str,
                     at: datetime) -> Incident:
         """Move the items with ``item_urls`` out of the incident holding ``item_url`` into a

@@ -32,6 +32,11 @@ DOCUMENT: dict[str, Any] = {
                                "responses": _ok("the board")}},
         "/api/incidents": {"get": {"summary": "Every incident, newest first",
                                    "responses": _ok("incidents")}},
+        "/api/incidents/{id}": {"get": {
+            "summary": "One incident with its deadlines and timeline", "security": _SESSION,
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "responses": {**_ok("the incident"), "404": {"description": "no such incident"}}}},
         "/api/incidents/{id}/actions": {"post": {
             "summary": "A duty officer's action; the signed-in user is its actor",
             "security": [{"session": [], "csrf": []}],
@@ -44,7 +49,8 @@ DOCUMENT: dict[str, Any] = {
                     "kind": {"enum": list(MILESTONE_KINDS)},
                     "url": {"type": "string"}, "document": {"type": "string"},
                     "channel": {"type": "string"}, "spokesperson": {"type": "string"},
-                    "time": {"type": "string", "format": "date-time"}}}}}},
+                    "time": {"type": "string", "format": "date-time"},
+                    "text": {"type": "string", "maxLength": 2000}}}}}},
             "responses": {**_ok("the incident's new status"),
                           "403": {"description": "not a duty officer, or no CSRF token"},
                           "409": {"description": "the action does not apply"}}}},

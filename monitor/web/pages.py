@@ -37,7 +37,7 @@ EVENTS = {"opened": "发现事件", "item_added": "新增信息", "level_propose
           "reminder": "时限提醒", "notified": "通知值班", "escalated": "升级提醒",
           "deadline_met": "按时完成", "deadline_missed": "超时", "no_recipient": "无人可通知",
           "clocks_stopped": "停止计时", "delivery_failed": "发送失败", "silenced": "静默",
-          "silence_set": "设置静默"}
+          "silence_set": "设置静默", "note": "备注"}
 MILESTONES = {"authoritative_release": "权威信息发布", "press_conference": "新闻发布会",
               "follow_up": "后续发布", "internal_report": "书面上报"}
 ACTORS = ("duty_officer", "admin")
@@ -108,7 +108,10 @@ class Pages:
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/", self.home), web.get("/board", self.board),
                 web.get("/api/board", self.board_json), web.get("/incidents/{id}", self.incident),
-                web.post("/incidents/{id}/act", self.act)]
+                web.get("/api/incidents/{id}", self.incident_json),
+                web.post("/incidents/{id}/act", self.act),
+                web.post("/incidents/{id}/merge", self.merge),
+                web.post("/incidents/{id}/split", self.split)]
 
     @staticmethod
     def _signed(request: web.Request) -> Any:
@@ -130,12 +133,12 @@ class Pages:
 
     async def board(self, request: web.Request) -> web.Response:
         user = self._signed(request)
-        rows = await self.store.run(self._board_rows)
+        rows = _filtered(await self.store.run(self._board_rows), request.query)
         duty = "，".join(f"{role}：{'、'.join(escape(p.name) for p in people) or '无'}"
                         for role, people in (
                             ("值班员", self.roster.on_duty("duty_officer", self.clock.now())),
                             ("带班领导", self.roster.on_duty("duty_lead", self.clock.now()))))
-        body = [(f"<p>当前值班 {duty}</p><table><thead><tr><th>级别</th><th>状态</th><th>事件</th>"
+        body = [(f"<p>当前值班 {duty}</p>{self._filters(request.query)}<table><thead><tr><th>级别</th><th>状态</th><th>事件</th>"
                 "<th>领域</th><th>地区</th><th>热度</th><th>下一时限</th></tr></thead><tbody>")]
         for incident, deadline in rows:
             topics = "、".join(self.topics.get(t, t) for t in incident.topics)
@@ -156,10 +159,22 @@ class Pages:
         return _page("事件看板", "".join(body), user, request[CSRF], self.clock.now(),
                      COUNTDOWN + refresh)
 
+    def _filters(self, query: Any) -> str:
+        def select(name: str, label: str, options: dict[str, str]) -> str:
+            chosen = query.get(name, "")
+            items = "".join(f"<option value='{escape(k)}'{' selected' if k == chosen else ''}>"
+                            f"{escape(v)}</option>" for k, v in options.items())
+            return f"<select name={name}><option value=''>{label}（全部）</option>{items}</select>"
+
+        return ("<form method=get action=/board>" + select("level", "级别", LEVELS)
+                + select("topic", "领域", self.topics)
+                + f"<input name=region placeholder='地区' value='{escape(query.get('region', ''))}'>"
+                + "<button type=submit>筛选</button></form>")
+
     async def board_json(self, request: web.Request) -> web.Response:
         if request.get(USER) is None:
             return web.json_response({"error": "sign in first"}, status=401)
-        rows = await self.store.run(self._board_rows)
+        rows = _filtered(await self.store.run(self._board_rows), request.query)
         return web.json_response([{
             "id": i.id, "title": i.title, "status": i.status.value, "level": i.level,
             "proposed_level": i.proposed_level, "topics": list(i.topics), "region": i.region,
@@ -214,13 +229,19 @@ class Pages:
             link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
             parts.append(f"<li>{_local(row['at'])} {escape(row['source'])}：{link}</li>")
         parts.append("</ul>")
+        if user.role in ACTORS and incident.status in LIVE:
+            boxes = "".join(f"<label><input type=checkbox name=item value={r['id']}> "
+                            f"{escape(r['title'][:40])}</label><br>"
+                            for r in items[-50:])
+            parts.append(f"<details><summary>拆分：将选中的信息移入新事件</summary><form "
+                         f"method=post action=/incidents/{incident.id}/split>"
+                         f"<input type=hidden name=csrf value='{escape(request[CSRF])}'>"
+                         f"{boxes}<button type=submit>拆分</button></form></details>")
         return _page(f"#{incident.id} {incident.title}", "".join(parts), user, request[CSRF],
                      self.clock.now(), COUNTDOWN)
 
     async def act(self, request: web.Request) -> web.Response:
-        user = self._signed(request)
-        if user.role not in ACTORS:
-            raise web.HTTPForbidden(text="仅值班员、管理员可执行此操作")
+        user = self._actor(request)
         incident_id = int(request.match_info["id"])
         form = await request.post()
         action = str(form.get("action", ""))
@@ -236,6 +257,78 @@ class Pages:
         raise web.HTTPSeeOther(f"/incidents/{incident_id}")
 
 
+    def _actor(self, request: web.Request) -> Any:
+        user = self._signed(request)
+        if user.role not in ACTORS:
+            raise web.HTTPForbidden(text="仅值班员、管理员可执行此操作")
+        return user
+
+    async def merge(self, request: web.Request) -> web.Response:
+        user = self._actor(request)
+        incident_id = int(request.match_info["id"])
+        form = await request.post()
+        try:
+            other = int(str(form.get("into", "")))
+            survivor = await self.incidents.merge(incident_id, other, user.display_name,
+                                                  self.clock.now())
+        except ValueError:
+            raise web.HTTPBadRequest(text="请填写要合并的事件编号") from None
+        except ActionError as exc:
+            raise web.HTTPConflict(text=f"无法合并：{exc}") from None
+        raise web.HTTPSeeOther(f"/incidents/{survivor.id}")
+
+    async def split(self, request: web.Request) -> web.Response:
+        user = self._actor(request)
+        incident_id = int(request.match_info["id"])
+        form = await request.post()
+        try:
+            ids = {int(str(v)) for v in form.getall("item", [])}
+            new = await self.incidents.split_items(incident_id, ids, user.display_name,
+                                                   self.clock.now())
+        except ValueError:
+            raise web.HTTPBadRequest(text="请选择要拆分的信息") from None
+        except ActionError as exc:
+            raise web.HTTPConflict(text=f"无法拆分：{exc}") from None
+        raise web.HTTPSeeOther(f"/incidents/{new.id}")
+
+    async def incident_json(self, request: web.Request) -> web.Response:
+        if request.get(USER) is None:
+            return web.json_response({"error": "sign in first"}, status=401)
+        incident_id = int(request.match_info["id"])
+
+        def read(conn: Connection) -> tuple[Any, ...]:
+            return (get_incident(conn, incident_id), deadlines_of(conn, incident_id),
+                    timeline_of(conn, incident_id))
+
+        incident, deadlines, events = await self.store.run(read)
+        if incident is None:
+            return web.json_response({"error": f"no incident #{incident_id}"}, status=404)
+        return web.json_response({
+            "id": incident.id, "title": incident.title, "status": incident.status.value,
+            "level": incident.level, "proposed_level": incident.proposed_level,
+            "topics": list(incident.topics), "region": incident.region,
+            "items": incident.items, "sources": incident.sources, "heat": incident.heat,
+            "negative_share": incident.negative_share, "first_source": incident.first_source,
+            "deadlines": [{"key": d.key, "label": d.label, "status": d.status,
+                           "due": d.due_at.astimezone(SHANGHAI).isoformat(),
+                           "met_at": d.met_at.astimezone(SHANGHAI).isoformat()
+                           if d.met_at else None} for d in deadlines],
+            "timeline": [{**e.data, "at": e.at.astimezone(SHANGHAI).isoformat(),
+                          "type": e.type, "actor": e.actor}
+                         for e in events if e.type != "item_added"]},
+            dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+def _filtered(rows: list[tuple[Incident, Deadline | None]], query: Any
+              ) -> list[tuple[Incident, Deadline | None]]:
+    """The board's filters: level (confirmed, else proposed), topic, region (contains)."""
+    level, topic, region = (query.get(k, "") for k in ("level", "topic", "region"))
+    return [(i, d) for i, d in rows
+            if (not level or (i.level or i.proposed_level) == level)
+            and (not topic or topic in i.topics)
+            and (not region or region in (i.region or ""))]
+
+
 def _event_detail(event: TimelineEvent) -> str:
     d = event.data
     if event.type == "milestone_recorded":
@@ -243,6 +336,11 @@ def _event_detail(event: TimelineEvent) -> str:
         link = f"<a href='{escape(href)}' rel=noopener>证据</a>" if href else escape(
             str(d.get("document", "")))
         return f"{MILESTONES.get(str(d.get('kind')), '')} {link}"
+    if event.type == "note":
+        return escape(str(d.get("text", "")))
+    if event.type in ("merged", "absorbed"):
+        other = d.get("into") or d.get("from_incident")
+        return f"<a href=/incidents/{int(str(other))}>#{int(str(other))}</a>" if other else ""
     if "label" in d:
         return escape(str(d["label"]))
     if "title" in d:
@@ -271,7 +369,12 @@ def _action_forms(incident_id: int, csrf: str) -> str:
                    "<input name=document placeholder='或文号'>"
                    "<input name=channel placeholder='渠道'>"
                    "<input name=spokesperson placeholder='发言人'>")
-            + form("dismiss", "排除") + form("close", "关闭"))
+            + form("note", "添加备注", "<input name=text required maxlength=2000 "
+                   "placeholder='备注'>")
+            + form("dismiss", "排除") + form("close", "关闭")
+            + f"<form class=inline method=post action=/incidents/{incident_id}/merge>{token}"
+            "<input name=into type=number min=1 required placeholder='事件编号'>"
+            "<button type=submit>与该事件合并</button></form>")
 
 
 def chart(items: list[dict[str, Any]], events: list[TimelineEvent],
