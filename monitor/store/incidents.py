@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
@@ -243,3 +243,20 @@ def incident_item_rows(conn: Connection, incident_id: int) -> list[dict[str, Any
                      "negative": r.negative, "copy": r.story_id not in (None, r.id)})
     rows.sort(key=lambda row: (row["at"], row["id"]))
     return rows
+
+
+def recent_counts(conn: Connection, incident_ids: Sequence[int], now: datetime,
+                  hours: int = 6) -> dict[int, tuple[int, int]]:
+    """incident id → (items in the last ``hours``, items in the ``hours`` before), for the
+    board's heat trend."""
+    mid, start = now - timedelta(hours=hours), now - timedelta(hours=2 * hours)
+    found: dict[int, tuple[int, int]] = {}
+    for first in range(0, len(incident_ids), 400):
+        query = (select(incident_items.c.incident_id, items_t.c.fetched_at)
+                 .join(items_t, items_t.c.id == incident_items.c.item_id)
+                 .where(incident_items.c.incident_id.in_(incident_ids[first:first + 400]),
+                        items_t.c.fetched_at >= start, items_t.c.fetched_at < now))
+        for incident_id, at in conn.execute(query):
+            last, before = found.get(incident_id, (0, 0))
+            found[incident_id] = (last + 1, before) if at >= mid else (last, before + 1)
+    return found

@@ -27,6 +27,10 @@ LABELLERS = ("duty_officer", "admin")
 HEALTH = {"ok": "正常", "not_modified": "无更新", "error": "失败", "gone": "已下线"}
 
 
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _local(at: datetime | None) -> str:
     return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if at else "—"
 
@@ -39,7 +43,33 @@ class Browse:
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/items", self.items), web.post("/items/{id}/label", self.label),
-                web.get("/sources", self.source_health), web.get("/plans", self.plans)]
+                web.get("/sources", self.source_health), web.get("/plans", self.plans),
+                web.get("/api/items", self.items_json), web.get("/api/sources", self.sources_json)]
+
+    async def items_json(self, request: web.Request) -> web.Response:
+        if request.get(USER) is None:
+            return web.json_response({"error": "sign in first"}, status=401)
+        query = request.query.get("q", "").strip()[:200]
+        words = self.analyzer.segmenter.words(normalize(query)) if query else []
+        rows = await self.store.run(lambda c: search_items(c, words)) if words else []
+        return web.json_response([{
+            "id": r["id"], "title": r["title"], "url": r["url"], "source": r["source"],
+            "fetched_at": r["fetched_at"].astimezone(SHANGHAI).isoformat(),
+            "health_score": r["health_score"], "negative": r["negative"],
+            "topics": [t["key"] for t in json.loads(r["topics"] or "[]")]} for r in rows],
+            dumps=_dumps)
+
+    async def sources_json(self, request: web.Request) -> web.Response:
+        if request.get(USER) is None:
+            return web.json_response({"error": "sign in first"}, status=401)
+        health = await self.store.run(all_health)
+        return web.json_response([{
+            "name": s.name, "media": s.media.value, "region": s.region, "enabled": s.enabled,
+            "status": h.status.value if h and h.status else None,
+            "last_success_at": h.last_success_at.isoformat() if h and h.last_success_at else None,
+            "consecutive_failures": h.consecutive_failures if h else 0,
+            "last_error": h.last_error if h else None}
+            for s in self.sources.sources for h in [health.get(s.name)]], dumps=_dumps)
 
     @staticmethod
     def _signed(request: web.Request) -> Any:

@@ -32,6 +32,13 @@ DOCUMENT: dict[str, Any] = {
                                "responses": _ok("the board")}},
         "/api/incidents": {"get": {"summary": "Every incident, newest first",
                                    "responses": _ok("incidents")}},
+        "/api/items": {"get": {
+            "summary": "Items holding every word of q (jieba-segmented), best first",
+            "security": _SESSION,
+            "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
+            "responses": _ok("items")}},
+        "/api/sources": {"get": {"summary": "Each source with its health",
+                                 "security": _SESSION, "responses": _ok("sources")}},
         "/api/incidents/{id}": {"get": {
             "summary": "One incident with its deadlines and timeline", "security": _SESSION,
             "parameters": [{"name": "id", "in": "path", "required": True,

@@ -22,7 +22,13 @@ from monitor.notify.render import LEVELS
 from monitor.records import Deadline, Incident, IncidentStatus, TimelineEvent
 from monitor.response.roster import Roster
 from monitor.store import Store
-from monitor.store.incidents import get_incident, incident_item_rows, list_incidents, timeline_of
+from monitor.store.incidents import (
+    get_incident,
+    incident_item_rows,
+    list_incidents,
+    recent_counts,
+    timeline_of,
+)
 from monitor.store.response import deadlines_of, get_clock, pending_deadlines
 from monitor.web.auth import CSRF, ROLE_NAMES, USER
 
@@ -124,22 +130,27 @@ class Pages:
         self._signed(request)
         raise web.HTTPSeeOther("/board")
 
-    def _board_rows(self, conn: Connection) -> list[tuple[Incident, Deadline | None]]:
+    def _board_rows(self, conn: Connection) -> tuple[list[tuple[Incident, Deadline | None]],
+                                                      dict[int, tuple[int, int]]]:
+        """The live incidents by next deadline, and each one's items in the last six hours
+        and the six before."""
         live = list_incidents(conn, LIVE)
         pending = pending_deadlines(conn, [i.id for i in live])
+        trend = recent_counts(conn, [i.id for i in live], self.clock.now())
         rows = [(i, _next_deadline(pending.get(i.id, []))) for i in live]
         far = self.clock.now() + timedelta(days=3650)
-        return sorted(rows, key=lambda r: (r[1].due_at if r[1] else far, -r[0].heat))
+        return sorted(rows, key=lambda r: (r[1].due_at if r[1] else far, -r[0].heat)), trend
 
     async def board(self, request: web.Request) -> web.Response:
         user = self._signed(request)
-        rows = _filtered(await self.store.run(self._board_rows), request.query)
+        rows, trend = await self.store.run(self._board_rows)
+        rows = _filtered(rows, request.query)
         duty = "，".join(f"{role}：{'、'.join(escape(p.name) for p in people) or '无'}"
                         for role, people in (
                             ("值班员", self.roster.on_duty("duty_officer", self.clock.now())),
                             ("带班领导", self.roster.on_duty("duty_lead", self.clock.now()))))
         body = [(f"<p>当前值班 {duty}</p>{self._filters(request.query)}<table><thead><tr><th>级别</th><th>状态</th><th>事件</th>"
-                "<th>领域</th><th>地区</th><th>热度</th><th>下一时限</th></tr></thead><tbody>")]
+                "<th>领域</th><th>地区</th><th>热度·趋势</th><th>下一时限</th></tr></thead><tbody>")]
         for incident, deadline in rows:
             topics = "、".join(self.topics.get(t, t) for t in incident.topics)
             body.append(
@@ -147,7 +158,9 @@ class Pages:
                 f"<td>{STATUS.get(incident.status.value, '')}</td>"
                 f"<td><a href=/incidents/{incident.id}>{escape(incident.title)}</a></td>"
                 f"<td>{escape(topics)}</td><td>{escape(incident.region or '—')}</td>"
-                f"<td>{incident.heat:.0f}</td><td>{_countdown(deadline)}</td></tr>")
+                f"<td>{incident.heat:.0f} <span title='近6小时信息数（与之前6小时相比）'>"
+                f"{_trend(*trend.get(incident.id, (0, 0)))}</span></td>"
+                f"<td>{_countdown(deadline)}</td></tr>")
         body.append("</tbody></table>")
         if not rows:
             body.append("<p class=muted>当前没有待处置的事件。</p>")
@@ -174,11 +187,14 @@ class Pages:
     async def board_json(self, request: web.Request) -> web.Response:
         if request.get(USER) is None:
             return web.json_response({"error": "sign in first"}, status=401)
-        rows = _filtered(await self.store.run(self._board_rows), request.query)
+        rows, trend = await self.store.run(self._board_rows)
+        rows = _filtered(rows, request.query)
         return web.json_response([{
             "id": i.id, "title": i.title, "status": i.status.value, "level": i.level,
             "proposed_level": i.proposed_level, "topics": list(i.topics), "region": i.region,
-            "heat": i.heat, "next_deadline": None if d is None else {
+            "heat": i.heat, "items_last_6h": trend.get(i.id, (0, 0))[0],
+            "items_6h_before": trend.get(i.id, (0, 0))[1],
+            "next_deadline": None if d is None else {
                 "key": d.key, "label": d.label,
                 "due": d.due_at.astimezone(SHANGHAI).isoformat()}} for i, d in rows],
             dumps=lambda v: json.dumps(v, ensure_ascii=False))
@@ -317,6 +333,11 @@ class Pages:
                           "type": e.type, "actor": e.actor}
                          for e in events if e.type != "item_added"]},
             dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+def _trend(last: int, before: int) -> str:
+    """Items in the last six hours against the six before: rising, falling or flat."""
+    return f"{'↑' if last > before else '↓' if last < before else '→'}{last}"
 
 
 def _filtered(rows: list[tuple[Incident, Deadline | None]], query: Any

@@ -50,6 +50,12 @@ async def test_search_finds_by_words_and_feedback_is_recorded(
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;" in page
     assert "找到 0 条" in await (await client.get("/items", params={"q": "火箭发射"})).text()
+    found = await (await client.get("/api/items", params={"q": "产妇 死亡"})).json()
+    assert len(found) == 2
+    assert found[0]["title"].startswith(("凤庆县人民医院", "<b>产妇</b>"))
+    sources = await (await client.get("/api/sources")).json()
+    assert sources
+    assert {"name", "status", "consecutive_failures"} <= set(sources[0])
     done = await client.post("/items/2/label", data={"csrf": await csrf_of(client),
                                                      "relevant": "0", "topic": ""},
                              allow_redirects=False)

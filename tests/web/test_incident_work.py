@@ -41,6 +41,9 @@ async def test_note_merge_split_filters_and_json(demo_db: tuple[str, datetime], 
     ids = sorted(r["id"] for r in board)
     assert len(ids) >= 2
     levels = {r["id"]: r["level"] or r["proposed_level"] for r in board}
+    # the heat trend: the demo day's last twelve hours brought items to its incidents
+    assert sum(r["items_last_6h"] + r["items_6h_before"] for r in board) > 0
+    assert re.search(r"[↑↓→]\d+", await (await client.get("/board")).text())
     only = await (await client.get("/api/board", params={"level": levels[ids[0]]})).json()
     assert {r["id"] for r in only} == {i for i in ids if levels[i] == levels[ids[0]]}
 
