@@ -44,7 +44,8 @@ class Browse:
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/items", self.items), web.post("/items/{id}/label", self.label),
                 web.get("/sources", self.source_health), web.get("/plans", self.plans),
-                web.get("/api/items", self.items_json), web.get("/api/sources", self.sources_json)]
+                web.get("/api/items", self.items_json), web.get("/api/sources", self.sources_json),
+                web.get("/api/plans", self.plans_json)]
 
     async def items_json(self, request: web.Request) -> web.Response:
         if request.get(USER) is None:
@@ -139,12 +140,12 @@ class Browse:
         parts.append("</table>")
         return _page("信息来源", "".join(parts), user, request[CSRF], self.clock.now())
 
-    async def plans(self, request: web.Request) -> web.Response:
-        user = self._signed(request)
-
+    async def _matches(self) -> dict[str, list[Any]]:
+        """The latest items that hit each watch plan, with the words matched."""
         def recent(conn: Connection) -> list[Any]:
             return list(conn.execute(
-                select(items.c.title, items.c.url, items.c.fetched_at, signals.c.plans)
+                select(items.c.id, items.c.title, items.c.url, items.c.fetched_at,
+                       signals.c.plans)
                 .join(signals, signals.c.item_id == items.c.id)
                 .where(signals.c.plans != "[]").order_by(items.c.id.desc()).limit(500)))
 
@@ -152,6 +153,22 @@ class Browse:
         for row in await self.store.run(recent):
             for plan in json.loads(row.plans):
                 matches.setdefault(plan["name"], []).append((row, plan["matched"]))
+        return matches
+
+    async def plans_json(self, request: web.Request) -> web.Response:
+        if request.get(USER) is None:
+            return web.json_response({"error": "sign in first"}, status=401)
+        matches = await self._matches()
+        return web.json_response([{
+            "name": plan.name, "scope": plan.scope, "words": list(plan.words),
+            "recent": [{"item": row.id, "title": row.title, "url": row.url, "matched": words,
+                        "fetched_at": row.fetched_at.astimezone(SHANGHAI).isoformat()}
+                       for row, words in matches.get(plan.name, [])[:10]]}
+            for plan in self.analyzer.plans.plans], dumps=_dumps)
+
+    async def plans(self, request: web.Request) -> web.Response:
+        user = self._signed(request)
+        matches = await self._matches()
         parts = []
         for plan in self.analyzer.plans.plans:
             hits = matches.get(plan.name, [])

@@ -16,6 +16,21 @@ def _ok(description: str) -> dict[str, Any]:
     return {"200": {"description": description, "content": _JSON}}
 
 
+def _form(summary: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A state-changing form endpoint: the session, its CSRF token (field or header), and a
+    redirect (303) to the page that shows the result."""
+    return {"post": {
+        "summary": summary, "security": [{"session": [], "csrf": []}],
+        "parameters": [{"name": "id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "properties": {"csrf": {"type": "string"},
+                                                        **fields}}}}},
+        "responses": {"303": {"description": "done; see the Location"},
+                      "403": {"description": "not allowed, or no CSRF token"},
+                      "409": {"description": "the action does not apply"}}}}
+
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "卫生健康舆情监测与回应 API", "version": "1"},
@@ -39,6 +54,16 @@ DOCUMENT: dict[str, Any] = {
             "responses": _ok("items")}},
         "/api/sources": {"get": {"summary": "Each source with its health",
                                  "security": _SESSION, "responses": _ok("sources")}},
+        "/api/plans": {"get": {"summary": "The watch plans with their latest matches",
+                               "security": _SESSION, "responses": _ok("plans")}},
+        "/items/{id}/label": _form("Label feedback for retraining (duty officers)",
+                                   {"relevant": {"enum": ["1", "0"]},
+                                    "topic": {"type": "string"}}),
+        "/incidents/{id}/merge": _form("Merge with another live incident (duty officers)",
+                                       {"into": {"type": "integer"}}),
+        "/incidents/{id}/split": _form("Move chosen items into a new incident (duty officers)",
+                                       {"item": {"type": "array",
+                                                 "items": {"type": "integer"}}}),
         "/api/incidents/{id}": {"get": {
             "summary": "One incident with its deadlines and timeline", "security": _SESSION,
             "parameters": [{"name": "id", "in": "path", "required": True,

@@ -82,6 +82,9 @@ async def test_a_leader_cannot_label_and_sees_sources_and_plans(
     plans = await (await client.get("/plans")).text()
     assert "监测方案" in plans
     assert "最近命中" in plans
+    listed = await (await client.get("/api/plans")).json()
+    assert listed
+    assert {"name", "words", "recent"} <= set(listed[0])
 
 
 async def test_the_openapi_document_describes_every_json_route(
