@@ -84,7 +84,8 @@ def fill(url: str, count: int, incidents: int, live: int) -> None:
 
 async def client_loop(base: str, live: list[int], until: float,
                       timings: dict[str, list[float]]) -> None:
-    async with aiohttp.ClientSession() as session:
+    # cookies of an IP-address host are kept only by an "unsafe" jar
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         page = await (await session.get(f"{base}/login")).text()
         csrf = re.search(r"name=csrf value='([^']+)'", page)
         assert csrf is not None
@@ -92,13 +93,15 @@ async def client_loop(base: str, live: list[int], until: float,
                                                  "password": PASSWORD})
         rng = random.Random()  # noqa: S311
         while time.perf_counter() < until:
-            for name, path in (("board", "/board"),
-                               ("incident", f"/incidents/{rng.choice(live)}")):
+            for name, path, marker in (("board", "/board", "下一时限"),
+                                       ("incident", f"/incidents/{rng.choice(live)}", "时间线")):
                 started = time.perf_counter()
-                async with session.get(f"{base}{path}") as reply:
-                    await reply.read()
-                    assert reply.status == 200, (path, reply.status)
+                async with session.get(f"{base}{path}", allow_redirects=False) as reply:
+                    body = await reply.text()
                 timings[name].append(time.perf_counter() - started)
+                # a redirect to the sign-in page would measure the wrong page
+                assert reply.status == 200, (path, reply.status)
+                assert marker in body, path
 
 
 async def run(args: argparse.Namespace, scratch: Path) -> None:

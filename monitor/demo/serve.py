@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import secrets
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -27,6 +29,9 @@ from monitor.clock import AcceleratedClock
 from monitor.config import Settings, SourceList
 from monitor.incidents.engine import ActionError
 from monitor.records import Media, Source, SourceKind
+from monitor.store import Store
+from monitor.store.users import add_user, user_by_name
+from monitor.web.auth import hash_password
 
 log = logging.getLogger(__name__)
 SCENARIO = Path(__file__).parent / "scenario.jsonl"
@@ -96,9 +101,13 @@ def demo_app(settings: Settings, speed: float) -> web.Application:
         # the demo queues alerts in the outbox; it has no robots to send them to
         inner = build_app(replace(settings, fetch=fetch), clock=clock, sources=sources,
                           send_alerts=False)
+        password = _demo_user(settings.database_url)
         runner_inner = web.AppRunner(inner, access_log=None)
         await runner_inner.setup()
         await web.TCPSite(runner_inner, settings.web.host, settings.web.port).start()
+        if password is not None:
+            log.info("demo: sign in at http://%s:%d/login as 'demo' (a duty officer) with "
+                     "password %s", settings.web.host, settings.web.port, password)
         log.info("demo: %d items from %d sources and %d actions over %s → %s, %gx speed; "
                  "incidents at http://%s:%d/api/incidents", sum(map(len, scenario.items.values())),
                  len(scenario.items), len(scenario.actions), scenario.start, scenario.end, speed,
@@ -138,3 +147,18 @@ def _media(name: str) -> Media:
     if name.startswith(("tieba", "zhihu", "people-liuyan")):
         return Media.FORUM
     return Media.LOCAL
+
+
+def _demo_user(database_url: str) -> str | None:
+    """A duty officer to sign in as; its password, or None when the user exists already."""
+    store = Store(database_url)
+    try:
+        if store.transaction(lambda c: user_by_name(c, "demo")) is not None:
+            return None
+        password = os.environ.get("MONITOR_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+        hashed = hash_password(password)
+        store.transaction(lambda c: add_user(c, "demo", "演示值班员", "duty_officer", hashed,
+                                             datetime.now(UTC)))
+        return password
+    finally:
+        store.close()

@@ -260,3 +260,7 @@ def recent_counts(conn: Connection, incident_ids: Sequence[int], now: datetime,
             last, before = found.get(incident_id, (0, 0))
             found[incident_id] = (last + 1, before) if at >= mid else (last, before + 1)
     return found
+
+
+def latest_event_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(timeline.c.id))).scalar() or 0)

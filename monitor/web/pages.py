@@ -4,7 +4,9 @@ http(s). Charts are SVG drawn here, so nothing is loaded from the internet."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from html import escape
@@ -25,6 +27,7 @@ from monitor.store import Store
 from monitor.store.incidents import (
     get_incident,
     incident_item_rows,
+    latest_event_id,
     list_incidents,
     recent_counts,
     timeline_of,
@@ -47,6 +50,7 @@ EVENTS = {"opened": "发现事件", "item_added": "新增信息", "level_propose
 MILESTONES = {"authoritative_release": "权威信息发布", "press_conference": "新闻发布会",
               "follow_up": "后续发布", "internal_report": "书面上报"}
 ACTORS = ("duty_officer", "admin")
+BOARD_TTL_S = 15.0  # heat decays without timeline events; the board is at most this stale
 STYLE = """body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif;
 margin:1rem;color:#222}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid
 #ddd;padding:.4rem;text-align:left}.due-ok{color:#176f2c}.due-near{color:#b35c00;font-weight:bold}
@@ -110,6 +114,7 @@ class Pages:
                  clock: Clock) -> None:
         self.store, self.incidents, self.roster, self.clock = store, incidents, roster, clock
         self.topics = {t.key: t.name for t in load_taxonomy()}
+        self._board: tuple[float, int, asyncio.Future[Any]] | None = None
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/", self.home), web.get("/board", self.board),
@@ -130,6 +135,17 @@ class Pages:
         self._signed(request)
         raise web.HTTPSeeOther("/board")
 
+    async def _board_data(self) -> tuple[list[tuple[Incident, Deadline | None]],
+                                         dict[int, tuple[int, int]]]:
+        """The board's rows, shared by every viewer while nothing was added to the timeline
+        (every change of an incident or its deadlines is), for at most BOARD_TTL_S."""
+        newest = await self.store.run(latest_event_id)
+        cached = self._board
+        if cached is None or cached[1] != newest or time.monotonic() - cached[0] > BOARD_TTL_S:
+            task = asyncio.ensure_future(self.store.run(self._board_rows))
+            self._board = cached = (time.monotonic(), newest, task)
+        return await asyncio.shield(cached[2])
+
     def _board_rows(self, conn: Connection) -> tuple[list[tuple[Incident, Deadline | None]],
                                                       dict[int, tuple[int, int]]]:
         """The live incidents by next deadline, and each one's items in the last six hours
@@ -143,7 +159,7 @@ class Pages:
 
     async def board(self, request: web.Request) -> web.Response:
         user = self._signed(request)
-        rows, trend = await self.store.run(self._board_rows)
+        rows, trend = await self._board_data()
         rows = _filtered(rows, request.query)
         duty = "，".join(f"{role}：{'、'.join(escape(p.name) for p in people) or '无'}"
                         for role, people in (
@@ -187,7 +203,7 @@ class Pages:
     async def board_json(self, request: web.Request) -> web.Response:
         if request.get(USER) is None:
             return web.json_response({"error": "sign in first"}, status=401)
-        rows, trend = await self.store.run(self._board_rows)
+        rows, trend = await self._board_data()
         rows = _filtered(rows, request.query)
         return web.json_response([{
             "id": i.id, "title": i.title, "status": i.status.value, "level": i.level,

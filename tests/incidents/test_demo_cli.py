@@ -16,10 +16,13 @@ async def test_demo_opens_an_incident_live_and_stops_cleanly() -> None:
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "monitor", "demo", "--speed", "1500", "--port", str(port),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ))
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "MONITOR_DEMO_PASSWORD": "demo-password-1"})
     incidents: list[dict[str, object]] = []
+    signed_in = 0
     try:
-        async with aiohttp.ClientSession() as session:
+        # cookies of an IP-address host are kept only by an "unsafe" jar
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
             for _ in range(600):  # up to a minute on a busy machine
                 try:
                     async with session.get(f"http://127.0.0.1:{port}/api/incidents") as resp:
@@ -29,6 +32,13 @@ async def test_demo_opens_an_incident_live_and_stops_cleanly() -> None:
                 except aiohttp.ClientConnectionError:
                     pass
                 await asyncio.sleep(0.1)
+            # the demo's duty officer signs in and sees the board
+            page = await (await session.get(f"http://127.0.0.1:{port}/login")).text()
+            token = page.split("name=csrf value='")[1].split("'")[0]
+            async with session.post(f"http://127.0.0.1:{port}/login", data={
+                    "csrf": token, "name": "demo", "password": "demo-password-1"}) as resp:
+                signed_in = resp.status
+                board = await resp.text()
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -43,3 +53,6 @@ async def test_demo_opens_an_incident_live_and_stops_cleanly() -> None:
     assert first["status"] in ("open", "confirmed", "responding")
     assert "work_safety" in first["topics"]  # the site collapse comes first in the scenario
     assert "incident #1 opened" in err.decode()
+    assert "as 'demo'" in err.decode()
+    assert signed_in == 200
+    assert "事件看板" in board
