@@ -36,7 +36,7 @@ from monitor.store.incidents import list_incidents
 from monitor.store.signals import backlog
 from monitor.store.sources import all_health
 from monitor.web.api import action_routes
-from monitor.web.auth import Auth
+from monitor.web.auth import USER, Auth
 from monitor.web.browse import Browse
 from monitor.web.openapi import openapi
 from monitor.web.pages import Pages
@@ -166,7 +166,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def incidents_json(request: web.Request) -> web.Response:
-    """The incidents, newest first, as JSON (the dashboard comes later)."""
+    """The incidents, newest first, as JSON, for signed-in users."""
+    if request.get(USER) is None:
+        return web.json_response({"error": "sign in first"}, status=401)
     rows = await request.app[STORE].run(list_incidents)
     return web.json_response([
         {"id": i.id, "status": i.status.value, "title": i.title, "level": i.level,

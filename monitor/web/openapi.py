@@ -46,7 +46,7 @@ DOCUMENT: dict[str, Any] = {
         "/api/board": {"get": {"summary": "Live incidents by next deadline", "security": _SESSION,
                                "responses": _ok("the board")}},
         "/api/incidents": {"get": {"summary": "Every incident, newest first",
-                                   "responses": _ok("incidents")}},
+                                   "security": _SESSION, "responses": _ok("incidents")}},
         "/api/items": {"get": {
             "summary": "Items holding every word of q (jieba-segmented), best first",
             "security": _SESSION,

@@ -19,26 +19,27 @@ async def test_demo_opens_an_incident_live_and_stops_cleanly() -> None:
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "MONITOR_DEMO_PASSWORD": "demo-password-1"})
     incidents: list[dict[str, object]] = []
-    signed_in = 0
+    signed_in, board = 0, ""
+    base = f"http://127.0.0.1:{port}"
     try:
         # cookies of an IP-address host are kept only by an "unsafe" jar
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
             for _ in range(600):  # up to a minute on a busy machine
                 try:
-                    async with session.get(f"http://127.0.0.1:{port}/api/incidents") as resp:
+                    if not signed_in:  # the demo's duty officer signs in and sees the board
+                        page = await (await session.get(f"{base}/login")).text()
+                        token = page.split("name=csrf value='")[1].split("'")[0]
+                        async with session.post(f"{base}/login", data={
+                                "csrf": token, "name": "demo",
+                                "password": "demo-password-1"}) as resp:
+                            signed_in, board = resp.status, await resp.text()
+                    async with session.get(f"{base}/api/incidents") as resp:
                         incidents = await resp.json()
                         if incidents:
                             break
                 except aiohttp.ClientConnectionError:
                     pass
                 await asyncio.sleep(0.1)
-            # the demo's duty officer signs in and sees the board
-            page = await (await session.get(f"http://127.0.0.1:{port}/login")).text()
-            token = page.split("name=csrf value='")[1].split("'")[0]
-            async with session.post(f"http://127.0.0.1:{port}/login", data={
-                    "csrf": token, "name": "demo", "password": "demo-password-1"}) as resp:
-                signed_in = resp.status
-                board = await resp.text()
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
