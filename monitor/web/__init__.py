@@ -1,1 +1,2 @@
-"""The web face of the service: sign-in, roles, and (to come) the board and incident pages."""
+"""The web face of the service: sign-in and roles, the board, incident pages, items, sources
+and watch plans, and the JSON API."""

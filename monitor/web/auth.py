@@ -211,3 +211,10 @@ def require(*roles: str) -> Callable[[Handler], Handler]:
         return guarded
     return decorate
 
+
+def signed_user(request: web.Request) -> User:
+    """The signed-in user of a page request; a page for nobody sends them to sign in."""
+    user: User | None = request.get(USER)
+    if user is None:
+        raise web.HTTPSeeOther("/login")
+    return user

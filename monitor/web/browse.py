@@ -4,7 +4,6 @@ matches)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -20,8 +19,8 @@ from monitor.store.labels import Label, add_label
 from monitor.store.schema import items, signals
 from monitor.store.search import search_items
 from monitor.store.sources import all_health
-from monitor.web.auth import CSRF, USER
-from monitor.web.pages import _page, _safe_href
+from monitor.web.auth import CSRF, USER, signed_user
+from monitor.web.pages import html_page, local_time, safe_href
 
 LABELLERS = ("duty_officer", "admin")
 HEALTH = {"ok": "正常", "not_modified": "无更新", "error": "失败", "gone": "已下线"}
@@ -29,10 +28,6 @@ HEALTH = {"ok": "正常", "not_modified": "无更新", "error": "失败", "gone"
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
-
-
-def _local(at: datetime | None) -> str:
-    return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if at else "—"
 
 
 class Browse:
@@ -72,15 +67,8 @@ class Browse:
             "last_error": h.last_error if h else None}
             for s in self.sources.sources for h in [health.get(s.name)]], dumps=_dumps)
 
-    @staticmethod
-    def _signed(request: web.Request) -> Any:
-        user = request.get(USER)
-        if user is None:
-            raise web.HTTPSeeOther("/login")
-        return user
-
     async def items(self, request: web.Request) -> web.Response:
-        user = self._signed(request)
+        user = signed_user(request)
         query = request.query.get("q", "").strip()[:200]
         words = self.analyzer.segmenter.words(normalize(query)) if query else []
         rows = await self.store.run(lambda c: search_items(c, words)) if words else []
@@ -92,7 +80,7 @@ class Browse:
             parts.append(f"<p>找到 {len(rows)} 条</p>")
         parts.append("<table>")
         for row in rows:
-            href = _safe_href(row["url"])
+            href = safe_href(row["url"])
             title = escape(row["title"])
             link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
             topics = "、".join(self.topics.get(t["key"], t["key"])
@@ -104,13 +92,13 @@ class Browse:
                             f"<select name=topic><option value=''>（领域）</option>{options}"
                             f"</select><button name=relevant value=1>相关</button>"
                             f"<button name=relevant value=0>不相关</button></form>")
-            parts.append(f"<tr><td>{_local(row['fetched_at'])}</td><td>{escape(row['source'])}"
+            parts.append(f"<tr><td>{local_time(row['fetched_at'])}</td><td>{escape(row['source'])}"
                          f"</td><td>{link}</td><td>{escape(topics)}</td><td>{feedback}</td></tr>")
         parts.append("</table>")
-        return _page("信息检索", "".join(parts), user, request[CSRF], self.clock.now())
+        return html_page("信息检索", "".join(parts), user, request[CSRF], self.clock.now())
 
     async def label(self, request: web.Request) -> web.Response:
-        user = self._signed(request)
+        user = signed_user(request)
         if user.role not in LABELLERS:
             raise web.HTTPForbidden(text="仅值班员、管理员可标注")
         form = await request.post()
@@ -123,7 +111,7 @@ class Browse:
         raise web.HTTPSeeOther(request.headers.get("Referer", "/items"))
 
     async def source_health(self, request: web.Request) -> web.Response:
-        user = self._signed(request)
+        user = signed_user(request)
         health = await self.store.run(all_health)
         parts = [("<table><tr><th>来源</th><th>类型</th><th>地区</th><th>状态</th><th>最近成功</th>"
                  "<th>连续失败</th><th>错误</th></tr>")]
@@ -134,11 +122,11 @@ class Browse:
             parts.append(
                 f"<tr><td>{escape(source.name)}</td><td>{escape(source.media.value)}</td>"
                 f"<td>{escape(source.region)}</td><td>{state}</td>"
-                f"<td>{_local(h.last_success_at if h else None)}</td>"
+                f"<td>{local_time(h.last_success_at if h else None)}</td>"
                 f"<td>{h.consecutive_failures if h else 0}</td>"
                 f"<td>{escape((h.last_error or '') if h else '')}</td></tr>")
         parts.append("</table>")
-        return _page("信息来源", "".join(parts), user, request[CSRF], self.clock.now())
+        return html_page("信息来源", "".join(parts), user, request[CSRF], self.clock.now())
 
     async def _matches(self) -> dict[str, list[Any]]:
         """The latest items that hit each watch plan, with the words matched."""
@@ -167,7 +155,7 @@ class Browse:
             for plan in self.analyzer.plans.plans], dumps=_dumps)
 
     async def plans(self, request: web.Request) -> web.Response:
-        user = self._signed(request)
+        user = signed_user(request)
         matches = await self._matches()
         parts = []
         for plan in self.analyzer.plans.plans:
@@ -175,10 +163,10 @@ class Browse:
             parts.append(f"<h3>{escape(plan.name)}</h3><p class=muted>词：{escape('、'.join(plan.words))}"
                          f"（{'标题' if plan.scope == 'title' else '全文'}）；最近命中 {len(hits)} 条</p><ul>")
             for row, words in hits[:10]:
-                href = _safe_href(row.url)
+                href = safe_href(row.url)
                 title = escape(row.title)
                 link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
-                parts.append(f"<li>{_local(row.fetched_at)} {link}（{escape('、'.join(words))}）"
+                parts.append(f"<li>{local_time(row.fetched_at)} {link}（{escape('、'.join(words))}）"
                              f"</li>")
             parts.append("</ul>")
-        return _page("监测方案", "".join(parts), user, request[CSRF], self.clock.now())
+        return html_page("监测方案", "".join(parts), user, request[CSRF], self.clock.now())

@@ -33,7 +33,7 @@ from monitor.store.incidents import (
     timeline_of,
 )
 from monitor.store.response import deadlines_of, get_clock, pending_deadlines
-from monitor.web.auth import CSRF, ROLE_NAMES, USER
+from monitor.web.auth import CSRF, ROLE_NAMES, USER, signed_user
 
 LIVE = [IncidentStatus.OPEN, IncidentStatus.CONFIRMED, IncidentStatus.RESPONDING]
 STATUS = {"open": "待处置", "confirmed": "已确认", "responding": "回应中", "dismissed": "已排除",
@@ -66,15 +66,15 @@ tick();setInterval(tick,1000);
 </script>"""
 
 
-def _safe_href(url: str) -> str | None:
+def safe_href(url: str) -> str | None:
     return url if urlsplit(url).scheme in ("http", "https") else None
 
 
-def _local(at: datetime | None) -> str:
+def local_time(at: datetime | None) -> str:
     return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if at else "—"
 
 
-def _page(title: str, body: str, user: Any, csrf: str, now: datetime, script: str = ""
+def html_page(title: str, body: str, user: Any, csrf: str, now: datetime, script: str = ""
           ) -> web.Response:
     """The countdowns run on the service's clock: the page says what time it is there."""
     who = f"{escape(user.display_name)}（{ROLE_NAMES.get(user.role, user.role)}）" if user else ""
@@ -105,7 +105,7 @@ def _countdown(deadline: Deadline | None) -> str:
     if deadline is None:
         return "<span class=muted>—</span>"
     due = deadline.due_at.astimezone(SHANGHAI).isoformat()
-    return (f"{escape(deadline.label)} 截止{_local(deadline.due_at)} "
+    return (f"{escape(deadline.label)} 截止{local_time(deadline.due_at)} "
             f"<span data-due='{escape(due)}'></span>")
 
 
@@ -124,15 +124,8 @@ class Pages:
                 web.post("/incidents/{id}/merge", self.merge),
                 web.post("/incidents/{id}/split", self.split)]
 
-    @staticmethod
-    def _signed(request: web.Request) -> Any:
-        user = request.get(USER)
-        if user is None:
-            raise web.HTTPSeeOther("/login")
-        return user
-
     async def home(self, request: web.Request) -> web.Response:
-        self._signed(request)
+        signed_user(request)
         raise web.HTTPSeeOther("/board")
 
     async def _board_data(self) -> tuple[list[tuple[Incident, Deadline | None]],
@@ -158,7 +151,7 @@ class Pages:
         return sorted(rows, key=lambda r: (r[1].due_at if r[1] else far, -r[0].heat)), trend
 
     async def board(self, request: web.Request) -> web.Response:
-        user = self._signed(request)
+        user = signed_user(request)
         rows, trend = await self._board_data()
         rows = _filtered(rows, request.query)
         duty = "，".join(f"{role}：{'、'.join(escape(p.name) for p in people) or '无'}"
@@ -185,7 +178,7 @@ class Pages:
                    "if(r.ok){const d=new DOMParser().parseFromString(await r.text(),'text/html');"
                    "document.querySelector('table').replaceWith(d.querySelector('table'));"
                    "tick();}},15000);</script>")
-        return _page("事件看板", "".join(body), user, request[CSRF], self.clock.now(),
+        return html_page("事件看板", "".join(body), user, request[CSRF], self.clock.now(),
                      COUNTDOWN + refresh)
 
     def _filters(self, query: Any) -> str:
@@ -216,7 +209,7 @@ class Pages:
             dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
     async def incident(self, request: web.Request) -> web.Response:
-        user = self._signed(request)
+        user = signed_user(request)
         incident_id = int(request.match_info["id"])
 
         def read(conn: Connection) -> tuple[Any, ...]:
@@ -232,16 +225,16 @@ class Pages:
                  f"{incident.negative_share:.0%}，热度{incident.heat:.0f} · 地区 "
                  f"{escape(incident.region or '—')} · 首发 {escape(incident.first_source)}</p>")]
         if clock is not None:
-            parts.append(f"<p>计时起点 {_local(clock.start_at)}（发现 {_local(clock.detected_at)}，"
-                         f"首条信息 {_local(clock.first_item_at)}，事发 "
-                         f"{_local(clock.occurred_at)}）</p>")
+            parts.append(f"<p>计时起点 {local_time(clock.start_at)}（发现 {local_time(clock.detected_at)}，"
+                         f"首条信息 {local_time(clock.first_item_at)}，事发 "
+                         f"{local_time(clock.occurred_at)}）</p>")
         parts.append(chart(items, events, deadlines))
         parts.append("<h3>处置时限</h3><table><tr><th>时限</th><th>截止</th><th>状态</th></tr>")
         for d in deadlines:
-            state = {"pending": _countdown(d), "met": f"已完成 {_local(d.met_at)}",
+            state = {"pending": _countdown(d), "met": f"已完成 {local_time(d.met_at)}",
                      "missed": "<span class=due-missed>已超时</span>",
                      "cancelled": "<span class=muted>已取消</span>"}.get(d.status, d.status)
-            parts.append(f"<tr><td>{escape(d.label)}</td><td>{_local(d.due_at)}</td>"
+            parts.append(f"<tr><td>{escape(d.label)}</td><td>{local_time(d.due_at)}</td>"
                          f"<td>{state}</td></tr>")
         parts.append("</table>")
         if user.role in ACTORS and incident.status not in (IncidentStatus.CLOSED,
@@ -250,16 +243,16 @@ class Pages:
         parts.append("<h3>时间线</h3><table>")
         for event in events:
             if event.type != "item_added":
-                parts.append(f"<tr><td>{_local(event.at)}</td><td>"
+                parts.append(f"<tr><td>{local_time(event.at)}</td><td>"
                              f"{EVENTS.get(event.type, escape(event.type))}</td>"
                              f"<td>{escape(event.actor if event.actor != 'system' else '系统')}"
                              f"</td><td>{_event_detail(event)}</td></tr>")
         parts.append("</table><h3>代表性信息</h3><ul>")
         for row in [r for r in items if not r["copy"]][:20]:
-            href = _safe_href(row["url"])
+            href = safe_href(row["url"])
             title = escape(row["title"])
             link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
-            parts.append(f"<li>{_local(row['at'])} {escape(row['source'])}：{link}</li>")
+            parts.append(f"<li>{local_time(row['at'])} {escape(row['source'])}：{link}</li>")
         parts.append("</ul>")
         if user.role in ACTORS and incident.status in LIVE:
             boxes = "".join(f"<label><input type=checkbox name=item value={r['id']}> "
@@ -269,7 +262,7 @@ class Pages:
                          f"method=post action=/incidents/{incident.id}/split>"
                          f"<input type=hidden name=csrf value='{escape(request[CSRF])}'>"
                          f"{boxes}<button type=submit>拆分</button></form></details>")
-        return _page(f"#{incident.id} {incident.title}", "".join(parts), user, request[CSRF],
+        return html_page(f"#{incident.id} {incident.title}", "".join(parts), user, request[CSRF],
                      self.clock.now(), COUNTDOWN)
 
     async def act(self, request: web.Request) -> web.Response:
@@ -290,7 +283,7 @@ class Pages:
 
 
     def _actor(self, request: web.Request) -> Any:
-        user = self._signed(request)
+        user = signed_user(request)
         if user.role not in ACTORS:
             raise web.HTTPForbidden(text="仅值班员、管理员可执行此操作")
         return user
@@ -369,7 +362,7 @@ def _filtered(rows: list[tuple[Incident, Deadline | None]], query: Any
 def _event_detail(event: TimelineEvent) -> str:
     d = event.data
     if event.type == "milestone_recorded":
-        href = _safe_href(str(d.get("url", "")))
+        href = safe_href(str(d.get("url", "")))
         link = f"<a href='{escape(href)}' rel=noopener>证据</a>" if href else escape(
             str(d.get("document", "")))
         return f"{MILESTONES.get(str(d.get('kind')), '')} {link}"
@@ -447,8 +440,8 @@ def chart(items: list[dict[str, Any]], events: list[TimelineEvent],
         dash = " stroke-dasharray='4 3'" if colour == "#c62828" else ""
         svg.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='0' y2='{height}' stroke='{colour}'"
                    f"{dash}><title>{escape(label)}</title></line>")
-    svg.append(f"<text x='0' y='{height + 16}' font-size='12'>{_local(start)}</text>"
+    svg.append(f"<text x='0' y='{height + 16}' font-size='12'>{local_time(start)}</text>"
                f"<text x='{width}' y='{height + 16}' font-size='12' text-anchor='end'>"
-               f"{_local(end)}</text></svg>")
+               f"{local_time(end)}</text></svg>")
     return (f"<figure>{''.join(svg)}<figcaption>灰色：每小时信息量（峰值{peak}条）；橙线：负面占比；"
             "绿线：处置节点；红色虚线：时限</figcaption></figure>")
