@@ -1,0 +1,3 @@
+from tests.incidents.conftest import analyzer
+
+__all__ = ["analyzer"]
