@@ -65,3 +65,8 @@ class AcceleratedClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.speed)
+
+
+def local_minute(at: datetime | None) -> str:
+    """Month, day and minute in Beijing time, as pages and tables show it; "—" for none."""
+    return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if at else "—"

@@ -128,6 +128,11 @@ async def _guarded(call: Any) -> Outcome:
         return Outcome.retry(f"transport error: {exc.__class__.__name__}: {exc}", 30)
 
 
+def _bearer(env: str | None, channel: str) -> dict[str, str]:
+    token = secret(env, channel)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def _http_outcome(status: int, text: str) -> Outcome | None:
     if status == 429:
         return Outcome.retry(f"HTTP 429: {text}", 60)
@@ -368,10 +373,9 @@ class SmsGateway:
 
         body = json.loads(self.settings.body.replace("{phone}", fill(phone))
                           .replace("{text}", fill(self.text(message))))
-        token = secret(self.settings.token_env, self.name)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
         status, _, text = await _post_json(self.session, self.settings.url, body,
-                                           self.settings.timeout, headers)
+                                           self.settings.timeout,
+                                           _bearer(self.settings.token_env, self.name))
         return _http_outcome(status, text) or Outcome.ok(text)
 
 
@@ -388,8 +392,7 @@ class JsonWebhook:
         return await _guarded(self._send(message))
 
     async def _send(self, message: Message) -> Outcome:
-        token = secret(self.settings.token_env, self.name)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = _bearer(self.settings.token_env, self.name)
         body = {"title": message.title, "lines": list(message.lines),
                 "links": [{"label": label, "url": url} for label, url in message.links],
                 "to": message.to.name if message.to else None}

@@ -15,7 +15,7 @@ import click
 from sqlalchemy import Connection
 
 from monitor import cli_options
-from monitor.clock import SHANGHAI, Clock, SimClock, WallClock
+from monitor.clock import SHANGHAI, Clock, SimClock, WallClock, local_minute
 from monitor.config import Settings, load_settings, parse_duration
 from monitor.errors import MonitorError
 from monitor.incidents.engine import MILESTONE_KINDS, ActionError, Changes, apply_action
@@ -33,7 +33,7 @@ from monitor.store.incidents import (
     apply_changes,
     get_incident,
     list_incidents,
-    timeline_after,
+    timeline_of,
 )
 from monitor.store.response import deadlines_of, get_clock, pending_actions
 
@@ -52,10 +52,6 @@ def _time(text: str | None) -> datetime | None:
     except ValueError:
         raise MonitorError(f"not an ISO 8601 time: {text!r} (e.g. 2026-03-02T09:15)") from None
     return when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
-
-
-def _local(at: datetime | None) -> str:
-    return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if at else "—"
 
 
 def _with_store(settings: Settings, fn: Callable[[Connection], Any]) -> Any:
@@ -101,9 +97,9 @@ def list_command(config: Path | None, db: str | None, show_all: bool, as_json: b
                     "due": deadline.due_at.astimezone(SHANGHAI).isoformat()}},
                 ensure_ascii=False))
         else:
-            due = f"{deadline.label} {_local(deadline.due_at)}" if deadline else ""
+            due = f"{deadline.label} {local_minute(deadline.due_at)}" if deadline else ""
             click.echo(f"#{found.id:<5} {level:<4} {found.status.value:<10} "
-                       f"{_local(found.opened_at)}  {found.title}  {due}")
+                       f"{local_minute(found.opened_at)}  {found.title}  {due}")
 
 
 @incident.command("show")
@@ -116,7 +112,7 @@ def show_command(incident_id: int, config: Path | None, db: str | None, as_json:
     settings = load_settings(config, database=db)
 
     def read(conn: Connection) -> tuple[Incident | None, Any, Any, Any]:
-        events = [e for e in timeline_after(conn, 0, 100_000) if e.incident_id == incident_id]
+        events = timeline_of(conn, incident_id)
         return (get_incident(conn, incident_id), get_clock(conn, incident_id),
                 deadlines_of(conn, incident_id), events)
 
@@ -132,16 +128,16 @@ def show_command(incident_id: int, config: Path | None, db: str | None, as_json:
                f"(proposed {found.proposed_level or '—'}), {found.items} items from "
                f"{found.sources} sources")
     if clock is not None:
-        click.echo(f"  clocks start {_local(clock.start_at)} ({clock.start_rule}); detected "
-                   f"{_local(clock.detected_at)}, first item {_local(clock.first_item_at)}, "
-                   f"occurred {_local(clock.occurred_at)}"
+        click.echo(f"  clocks start {local_minute(clock.start_at)} ({clock.start_rule}); detected "
+                   f"{local_minute(clock.detected_at)}, first item {local_minute(clock.first_item_at)}, "
+                   f"occurred {local_minute(clock.occurred_at)}"
                    + (f"; stopped: {clock.stopped}" if clock.stopped else ""))
     for d in deadlines:
-        click.echo(f"  {d.label:<20} due {_local(d.due_at)}  {d.status}"
-                   + (f" {_local(d.met_at)}" if d.met_at else ""))
+        click.echo(f"  {d.label:<20} due {local_minute(d.due_at)}  {d.status}"
+                   + (f" {local_minute(d.met_at)}" if d.met_at else ""))
     for event in events:
         if event.type != "item_added":
-            click.echo(f"  {_local(event.at)}  {event.type:<18} {event.actor}")
+            click.echo(f"  {local_minute(event.at)}  {event.type:<18} {event.actor}")
 
 
 def _act(settings: Settings, incident_id: int, action: str, by: str,
@@ -270,7 +266,7 @@ def silence_command(incident_id: int, duration: str, reason: str, by: str,
         return silence
 
     silence = _with_store(settings, record)
-    click.echo(f"#{incident_id}: silence {silence} until {_local(until)} ({reason})")
+    click.echo(f"#{incident_id}: silence {silence} until {local_minute(until)} ({reason})")
 
 
 @click.command()
@@ -324,6 +320,6 @@ def run_command(until: str | None, config: Path | None, db: str | None) -> None:
         pending = store.transaction(pending_actions)
     finally:
         store.close()
-    nxt = f"; next at {_local(pending[0].due_at)}" if pending else ""
+    nxt = f"; next at {local_minute(pending[0].due_at)}" if pending else ""
     click.echo(f"{events} timeline events followed, {done} due actions done, "
                f"{len(pending)} pending{nxt}")

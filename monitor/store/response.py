@@ -132,15 +132,6 @@ def add_outbox(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
             "attempts": 0} for row in rows])
 
 
-def outbox_rows(conn: Connection) -> list[dict[str, Any]]:
-    rows = []
-    for row in conn.execute(select(outbox).order_by(outbox.c.id)):
-        m = dict(row._mapping)
-        m["channels"], m["data"] = json.loads(m["channels"]), json.loads(m["data"])
-        rows.append(m)
-    return rows
-
-
 def milestones_of(conn: Connection, incident_id: int) -> list[TimelineEvent]:
     query = (select(timeline).where(timeline.c.incident_id == incident_id,
                                     timeline.c.type == "milestone_recorded")

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 
 from monitor.analyze.analyzer import Analyzer
 from monitor.analyze.text import normalize
-from monitor.clock import SHANGHAI, Clock
+from monitor.clock import SHANGHAI, Clock, local_minute
 from monitor.config import SourceList
 from monitor.store import Store
 from monitor.store.labels import Label, add_label
@@ -20,7 +20,7 @@ from monitor.store.schema import items, signals
 from monitor.store.search import search_items
 from monitor.store.sources import all_health
 from monitor.web.auth import CSRF, USER, signed_user
-from monitor.web.pages import html_page, local_time, safe_href
+from monitor.web.pages import html_page, safe_href
 
 LABELLERS = ("duty_officer", "admin")
 HEALTH = {"ok": "正常", "not_modified": "无更新", "error": "失败", "gone": "已下线"}
@@ -92,7 +92,7 @@ class Browse:
                             f"<select name=topic><option value=''>（领域）</option>{options}"
                             f"</select><button name=relevant value=1>相关</button>"
                             f"<button name=relevant value=0>不相关</button></form>")
-            parts.append(f"<tr><td>{local_time(row['fetched_at'])}</td><td>{escape(row['source'])}"
+            parts.append(f"<tr><td>{local_minute(row['fetched_at'])}</td><td>{escape(row['source'])}"
                          f"</td><td>{link}</td><td>{escape(topics)}</td><td>{feedback}</td></tr>")
         parts.append("</table>")
         return html_page("信息检索", "".join(parts), user, request[CSRF], self.clock.now())
@@ -122,7 +122,7 @@ class Browse:
             parts.append(
                 f"<tr><td>{escape(source.name)}</td><td>{escape(source.media.value)}</td>"
                 f"<td>{escape(source.region)}</td><td>{state}</td>"
-                f"<td>{local_time(h.last_success_at if h else None)}</td>"
+                f"<td>{local_minute(h.last_success_at if h else None)}</td>"
                 f"<td>{h.consecutive_failures if h else 0}</td>"
                 f"<td>{escape((h.last_error or '') if h else '')}</td></tr>")
         parts.append("</table>")
@@ -166,7 +166,7 @@ class Browse:
                 href = safe_href(row.url)
                 title = escape(row.title)
                 link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
-                parts.append(f"<li>{local_time(row.fetched_at)} {link}（{escape('、'.join(words))}）"
+                parts.append(f"<li>{local_minute(row.fetched_at)} {link}（{escape('、'.join(words))}）"
                              f"</li>")
             parts.append("</ul>")
         return html_page("监测方案", "".join(parts), user, request[CSRF], self.clock.now())

@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlalchemy import Connection
 
 from monitor.analyze.lexicon import load_taxonomy
-from monitor.clock import SHANGHAI, Clock
+from monitor.clock import SHANGHAI, Clock, local_minute
 from monitor.incidents.engine import MILESTONE_KINDS, ActionError
 from monitor.incidents.stage import IncidentStage
 from monitor.notify.render import LEVELS
@@ -70,10 +70,6 @@ def safe_href(url: str) -> str | None:
     return url if urlsplit(url).scheme in ("http", "https") else None
 
 
-def local_time(at: datetime | None) -> str:
-    return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if at else "—"
-
-
 def html_page(title: str, body: str, user: Any, csrf: str, now: datetime, script: str = ""
           ) -> web.Response:
     """The countdowns run on the service's clock: the page says what time it is there."""
@@ -105,7 +101,7 @@ def _countdown(deadline: Deadline | None) -> str:
     if deadline is None:
         return "<span class=muted>—</span>"
     due = deadline.due_at.astimezone(SHANGHAI).isoformat()
-    return (f"{escape(deadline.label)} 截止{local_time(deadline.due_at)} "
+    return (f"{escape(deadline.label)} 截止{local_minute(deadline.due_at)} "
             f"<span data-due='{escape(due)}'></span>")
 
 
@@ -225,16 +221,16 @@ class Pages:
                  f"{incident.negative_share:.0%}，热度{incident.heat:.0f} · 地区 "
                  f"{escape(incident.region or '—')} · 首发 {escape(incident.first_source)}</p>")]
         if clock is not None:
-            parts.append(f"<p>计时起点 {local_time(clock.start_at)}（发现 {local_time(clock.detected_at)}，"
-                         f"首条信息 {local_time(clock.first_item_at)}，事发 "
-                         f"{local_time(clock.occurred_at)}）</p>")
+            parts.append(f"<p>计时起点 {local_minute(clock.start_at)}（发现 {local_minute(clock.detected_at)}，"
+                         f"首条信息 {local_minute(clock.first_item_at)}，事发 "
+                         f"{local_minute(clock.occurred_at)}）</p>")
         parts.append(chart(items, events, deadlines))
         parts.append("<h3>处置时限</h3><table><tr><th>时限</th><th>截止</th><th>状态</th></tr>")
         for d in deadlines:
-            state = {"pending": _countdown(d), "met": f"已完成 {local_time(d.met_at)}",
+            state = {"pending": _countdown(d), "met": f"已完成 {local_minute(d.met_at)}",
                      "missed": "<span class=due-missed>已超时</span>",
                      "cancelled": "<span class=muted>已取消</span>"}.get(d.status, d.status)
-            parts.append(f"<tr><td>{escape(d.label)}</td><td>{local_time(d.due_at)}</td>"
+            parts.append(f"<tr><td>{escape(d.label)}</td><td>{local_minute(d.due_at)}</td>"
                          f"<td>{state}</td></tr>")
         parts.append("</table>")
         if user.role in ACTORS and incident.status not in (IncidentStatus.CLOSED,
@@ -243,7 +239,7 @@ class Pages:
         parts.append("<h3>时间线</h3><table>")
         for event in events:
             if event.type != "item_added":
-                parts.append(f"<tr><td>{local_time(event.at)}</td><td>"
+                parts.append(f"<tr><td>{local_minute(event.at)}</td><td>"
                              f"{EVENTS.get(event.type, escape(event.type))}</td>"
                              f"<td>{escape(event.actor if event.actor != 'system' else '系统')}"
                              f"</td><td>{_event_detail(event)}</td></tr>")
@@ -252,7 +248,7 @@ class Pages:
             href = safe_href(row["url"])
             title = escape(row["title"])
             link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
-            parts.append(f"<li>{local_time(row['at'])} {escape(row['source'])}：{link}</li>")
+            parts.append(f"<li>{local_minute(row['at'])} {escape(row['source'])}：{link}</li>")
         parts.append("</ul>")
         if user.role in ACTORS and incident.status in LIVE:
             boxes = "".join(f"<label><input type=checkbox name=item value={r['id']}> "
@@ -440,8 +436,8 @@ def chart(items: list[dict[str, Any]], events: list[TimelineEvent],
         dash = " stroke-dasharray='4 3'" if colour == "#c62828" else ""
         svg.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='0' y2='{height}' stroke='{colour}'"
                    f"{dash}><title>{escape(label)}</title></line>")
-    svg.append(f"<text x='0' y='{height + 16}' font-size='12'>{local_time(start)}</text>"
+    svg.append(f"<text x='0' y='{height + 16}' font-size='12'>{local_minute(start)}</text>"
                f"<text x='{width}' y='{height + 16}' font-size='12' text-anchor='end'>"
-               f"{local_time(end)}</text></svg>")
+               f"{local_minute(end)}</text></svg>")
     return (f"<figure>{''.join(svg)}<figcaption>灰色：每小时信息量（峰值{peak}条）；橙线：负面占比；"
             "绿线：处置节点；红色虚线：时限</figcaption></figure>")
