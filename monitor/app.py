@@ -19,6 +19,7 @@ from monitor.collect.fetch import Fetcher
 from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, SourceList, load_sources
 from monitor.errors import ConfigError
+from monitor.evaluate.daily import DailyReports, daily_targets, load_reports, report_context
 from monitor.incidents import make_engine
 from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage
@@ -40,6 +41,7 @@ from monitor.web.auth import USER, Auth
 from monitor.web.browse import Browse
 from monitor.web.openapi import openapi
 from monitor.web.pages import Pages
+from monitor.web.reports import ReportPages
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     if unknown:
         raise ConfigError(f"{settings.routing_path}: the rules name channels that "
                           f"{settings.channels_path} does not have: {', '.join(unknown)}")
+    reports = load_reports(settings.reports_path, roster, channels)
     public = settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"
     secret = ack_secret()
     if send_alerts and secret is None:
@@ -96,6 +99,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         app.router.add_routes(action_routes(incidents, clock_))
         app.router.add_routes(Pages(store, incidents, roster, clock_).routes())
         app.router.add_routes(Browse(store, analyzer, sources, clock_).routes())
+        app.router.add_routes(ReportPages(store, roster, clock_).routes())
         session = aiohttp.ClientSession()
         links = Links(lambda i: f"{public.rstrip('/')}/incidents/{i}",
                       lambda row, channel: ack_url(public, secret, clock_, row, channel))
@@ -113,6 +117,11 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
                  asyncio.create_task(response.run(), name="response")]
         if send_alerts:
             tasks.append(asyncio.create_task(sender.run(), name="sender"))
+        if send_alerts and reports.enabled:
+            daily = DailyReports(store, reports.daily.at,
+                                 daily_targets(reports, roster, channels, session, clock_),
+                                 clock_, report_context(roster), settings.web.public_url)
+            tasks.append(asyncio.create_task(daily.run(), name="daily-report"))
         if poll:
             tasks.append(asyncio.create_task(poller.run(sources.sources), name="pollers"))
         enabled = sum(s.enabled for s in sources.sources)

@@ -495,11 +495,12 @@ def _source_weights(settings: Settings) -> dict[str, float]:
 
 
 def _response_commands() -> None:
+    from monitor.evaluate.commands import report
     from monitor.notify.commands import alerts
     from monitor.response.commands import clocks, duty, incident
     from monitor.web.commands import user
 
-    for command in (incident, duty, clocks, alerts, user):
+    for command in (incident, duty, clocks, alerts, user, report):
         subcommands = command.commands.values() if isinstance(command, click.Group) else []
         for each in (command, *subcommands):
             if each.callback is not None:

@@ -127,6 +127,7 @@ class SettingsModel(_Strict):
     roster: str | None = None  # duty roster (default: alerts/roster.yaml)
     channels: str | None = None  # alert channels (default: alerts/channels.yaml)
     routing: str | None = None  # alert routing (default: alerts/routing.yaml)
+    reports: str | None = None  # scheduled reports (default: alerts/reports.yaml)
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class Settings:
     roster_path: Path = PROJECT_DIR / "alerts" / "roster.yaml"
     channels_path: Path = PROJECT_DIR / "alerts" / "channels.yaml"
     routing_path: Path = PROJECT_DIR / "alerts" / "routing.yaml"
+    reports_path: Path = PROJECT_DIR / "alerts" / "reports.yaml"
 
 
 def _default_file(name: str) -> Path:
@@ -181,7 +183,9 @@ def load_settings(config: Path | None = None, *, database: str | None = None,
         channels_path=(base / model.channels if model.channels
                        else _default_file("alerts/channels.yaml")),
         routing_path=(base / model.routing if model.routing
-                      else _default_file("alerts/routing.yaml")))
+                      else _default_file("alerts/routing.yaml")),
+        reports_path=(base / model.reports if model.reports
+                      else _default_file("alerts/reports.yaml")))
 
 
 def _split_env(name: str) -> list[str]:

@@ -13,6 +13,7 @@ from monitor.records import TimelineEvent
 
 WINDOW = timedelta(hours=6)  # opinion compared in the six hours before and after the release
 HOUR = timedelta(hours=1)
+REFLARE_MIN_ITEMS = 3  # an hour with fewer items is not a second wave, however it compares
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,15 @@ class DeadlineResult:
     met_at: datetime | None  # by the milestone's evidence time
     on_time: bool
     late_minutes: int | None  # None when never met
+    pending: bool = False  # not met and not yet due when evaluated
+
+    @property
+    def state(self) -> str:
+        if self.pending:
+            return "pending"
+        if self.met_at is None:
+            return "missed"
+        return "met" if self.on_time else "late"
 
 
 @dataclass(frozen=True)
@@ -70,8 +80,10 @@ def _when(event: TimelineEvent) -> datetime:
 
 
 def evaluate(incident_id: int, events: list[TimelineEvent], items: list[dict[str, Any]],
-             reflared: bool) -> Evaluation:
-    """``items``: the incident's items with ``at`` (when they happened) and ``negative``."""
+             now: datetime, secondary: bool = False) -> Evaluation:
+    """``items``: the incident's items with ``at`` (when they happened) and ``negative``;
+    ``now``: when it is evaluated, so a deadline still running is pending, not missed;
+    ``secondary``: a later incident was opened as this one flaring up again."""
     first = min((i["at"] for i in items), default=None)
     opened = next((e.at for e in events if e.type == "opened"), None)
     acked = next((e.at for e in events if e.type == "acknowledged"), None)
@@ -93,14 +105,20 @@ def evaluate(incident_id: int, events: list[TimelineEvent], items: list[dict[str
         at = met.get(key)
         late = None if at is None else max(0, _minutes(due, at) or 0)
         results.append(DeadlineResult(key, str(e.data.get("label", key)), due, at,
-                                      at is not None and at <= due, late))
+                                      at is not None and at <= due, late,
+                                      pending=at is None and due > now))
     results.sort(key=lambda r: r.due)
     follow_ups = sorted(_when(e) for e in events if e.type == "milestone_recorded"
                         and e.data.get("kind") in ("authoritative_release", "follow_up"))
     gaps = [round((b - a).total_seconds() / 3600, 1) for a, b in pairwise(follow_ups)]
     on_duty = sorted({str(n) for e in events if e.type == "notified"
                       for n in e.data.get("to", [])})  # type: ignore[attr-defined]
-    opinion = _opinion(items, release) if release is not None else None
+    hours = _hourly(items)
+    opinion = _opinion(items, hours, release) if release is not None else None
+    # 次生舆情: dismissed and back again after the release, or a second wave of posts
+    resurfaced = any(e.type == "resurfaced" and (release is None or e.at >= release)
+                     for e in events)
+    reflared = secondary or resurfaced or (release is not None and _second_wave(hours, release))
     evaluation = Evaluation(
         incident_id, first, opened, _minutes(first, opened), acked, _minutes(opened, acked),
         release, results, gaps, sum(e.type == "escalated" for e in events),
@@ -108,13 +126,36 @@ def evaluate(incident_id: int, events: list[TimelineEvent], items: list[dict[str
     return _scored(evaluation)
 
 
-def _opinion(items: list[dict[str, Any]], release: datetime) -> Opinion:
-    before = [i for i in items if release - WINDOW <= i["at"] < release]
-    after = [i for i in items if release <= i["at"] < release + WINDOW]
+def _hourly(items: list[dict[str, Any]]) -> dict[datetime, int]:
     hours: dict[datetime, int] = {}
     for i in items:
         slot = i["at"].replace(minute=0, second=0, microsecond=0)
         hours[slot] = hours.get(slot, 0) + 1
+    return hours
+
+
+def _second_wave(hours: dict[datetime, int], release: datetime) -> bool:
+    """After the reaction to the release (its peak within three hours), volume fell to half
+    of that peak and later climbed back to it."""
+    start = release.replace(minute=0, second=0, microsecond=0)
+    reaction = [start + n * HOUR for n in range(3)]
+    peak_at = max(reaction, key=lambda h: hours.get(h, 0))
+    base = hours.get(peak_at, 0)
+    calmed = False
+    slot = peak_at + HOUR
+    while hours and slot <= max(hours):
+        count = hours.get(slot, 0)
+        if calmed and count >= max(base, REFLARE_MIN_ITEMS):
+            return True
+        calmed = calmed or count <= base / 2
+        slot += HOUR
+    return False
+
+
+def _opinion(items: list[dict[str, Any]], hours: dict[datetime, int],
+             release: datetime) -> Opinion:
+    before = [i for i in items if release - WINDOW <= i["at"] < release]
+    after = [i for i in items if release <= i["at"] < release + WINDOW]
     peak_hour = max(hours, key=lambda h: (hours[h], -h.timestamp())) if hours else None
     # from the release, the first hour whose volume is at most half the release hour's
     start = release.replace(minute=0, second=0, microsecond=0)
@@ -136,9 +177,9 @@ def _scored(ev: Evaluation) -> Evaluation:
     """Up to 40 for meeting deadlines on time, 30 for opinion declining after the release,
     20 for negativity falling, 10 for no re-flare."""
     parts: dict[str, float] = {}
-    if ev.deadlines:
-        parts["deadlines_on_time"] = round(40 * sum(r.on_time for r in ev.deadlines)
-                                           / len(ev.deadlines), 1)
+    due = [r for r in ev.deadlines if not r.pending]
+    if due:
+        parts["deadlines_on_time"] = round(40 * sum(r.on_time for r in due) / len(due), 1)
     op = ev.opinion
     if op is not None and op.decline_ratio is not None:
         parts["volume_declined"] = round(30 * max(0.0, min(1.0, 1 - op.decline_ratio)), 1)

@@ -51,12 +51,12 @@ def load_rules(path: Path = ACCOUNTABILITY_PATH) -> AccountabilityRules:
 def propose(ev: Evaluation, rules: AccountabilityRules) -> Proposal:
     findings = []
     report = next((d for d in ev.deadlines if d.key == "internal_report"), None)
-    if report is not None and not report.on_time:
+    if report is not None and not report.on_time and not report.pending:
         fact = ("书面上报未完成" if report.late_minutes is None
                 else f"书面上报晚{report.late_minutes}分钟")
         findings.append(Finding("late_report", (fact,)))
     missed = [d for d in ev.deadlines if d.key != "internal_report" and not d.on_time
-              and not d.key.startswith("follow_up_")]
+              and not d.pending and not d.key.startswith("follow_up_")]
     handling = [f"{d.label}{'未完成' if d.late_minutes is None else f'晚{d.late_minutes}分钟'}"
                 for d in missed]
     if ev.escalations >= rules.unanswered_escalations and ev.acknowledged_at is None:

@@ -53,6 +53,10 @@ class Message:
     lines: tuple[str, ...]
     links: tuple[tuple[str, str], ...] = ()  # (label, URL)
     to: Recipient | None = None
+    # e-mail only (robots have no room for them): a whole HTML document as the body, in place
+    # of one made from the lines, and files attached as (filename, MIME type, data)
+    html: str | None = None
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -313,12 +317,20 @@ class Mailer:
         mail["To"] = message.to.email if message.to and message.to.email else ""
         links = [f"{label}: {url}" for label, url in message.links]
         mail.set_content("\n".join([*message.lines, "", *links]))
+        mail.add_alternative(message.html or self._html(message), subtype="html")
+        for filename, mime, data in message.attachments:
+            maintype, _, subtype = mime.partition("/")
+            mail.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
+                                filename=filename)
+        return mail
+
+    @staticmethod
+    def _html(message: Message) -> str:
         html_lines = "".join(f"<p>{escape(line)}</p>" for line in message.lines)
         html_links = "".join(f'<p><a href="{escape(url)}">{escape(label)}</a></p>'
                              for label, url in message.links)
-        mail.add_alternative(f"<html><body><h3>{escape(message.title)}</h3>{html_lines}"
-                             f"{html_links}</body></html>", subtype="html")
-        return mail
+        return (f"<html><body><h3>{escape(message.title)}</h3>{html_lines}"
+                f"{html_links}</body></html>")
 
     async def send(self, message: Message) -> Outcome:
         if message.to is None or not message.to.email:

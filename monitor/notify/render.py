@@ -9,8 +9,8 @@ from typing import Any
 from monitor.clock import SHANGHAI
 from monitor.notify.channels import Message, Recipient
 from monitor.records import Incident
+from monitor.wording import LEVELS
 
-LEVELS = {"I": "Ⅰ级（特别重大）", "II": "Ⅱ级（重大）", "III": "Ⅲ级（较大）", "IV": "Ⅳ级（一般）"}
 ROLES = {"duty_officer": "值班员", "duty_lead": "带班领导", "leader_in_charge": "分管领导",
          "principal_leader": "主要负责同志"}
 HEADLINES = {"notified": "新舆情事件，请确认并处置", "escalated": "舆情事件升级提醒",

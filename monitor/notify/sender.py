@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from monitor import failpoints
 from monitor.clock import SHANGHAI, Clock
 from monitor.notify.channels import Channel, Message, Outcome, Recipient, make_channel
-from monitor.notify.render import HEADLINES, LEVELS, render
+from monitor.notify.render import HEADLINES, render
 from monitor.notify.routing import Routing
 from monitor.notify.settings import ChannelsFile, DingTalk, Feishu, WeCom
 from monitor.records import TimelineEvent
@@ -48,6 +48,7 @@ from monitor.store.incidents import (
     incident_plans,
 )
 from monitor.store.response import add_outbox
+from monitor.wording import LEVELS
 
 log = logging.getLogger(__name__)
 LEASE_MARGIN_S = 5.0

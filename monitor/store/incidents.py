@@ -264,3 +264,9 @@ def recent_counts(conn: Connection, incident_ids: Sequence[int], now: datetime,
 
 def latest_event_id(conn: Connection) -> int:
     return int(conn.execute(select(func.max(timeline.c.id))).scalar() or 0)
+
+
+def reflares_of(conn: Connection, incident_id: int) -> list[int]:
+    """Incidents opened as this one flaring up again (次生舆情)."""
+    query = select(incidents.c.id).where(incidents.c.parent_id == incident_id)
+    return [int(i) for i in conn.execute(query).scalars()]

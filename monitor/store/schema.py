@@ -308,3 +308,21 @@ sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
 )
+
+# Scheduled reports sent, one row per report and target, so that a restart sends a missed
+# report once and never twice. A row is claimed (status sending, next_attempt_at the end of the
+# claim) before the send; a failed one waits until next_attempt_at to be tried again.
+report_sends = Table(
+    "report_sends",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # daily
+    Column("period", String(10), nullable=False),  # the report's date, ISO (2026-03-02)
+    Column("target", String(128), nullable=False),  # email:<person> or robot:<channel>
+    Column("status", String(16), nullable=False),  # sending, sent, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("sent_at", UTCDateTime),
+    Index("ux_report_sends_target", "kind", "period", "target", unique=True),
+)

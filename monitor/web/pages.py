@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from sqlalchemy import Connection
 
+from monitor import charts
 from monitor.analyze.lexicon import load_taxonomy
 from monitor.clock import SHANGHAI, Clock, local_minute
 from monitor.incidents.engine import MILESTONE_KINDS, ActionError
 from monitor.incidents.stage import IncidentStage
-from monitor.notify.render import LEVELS
 from monitor.records import Deadline, Incident, IncidentStatus, TimelineEvent
 from monitor.response.roster import Roster
 from monitor.store import Store
@@ -34,22 +34,11 @@ from monitor.store.incidents import (
 )
 from monitor.store.response import deadlines_of, get_clock, pending_deadlines
 from monitor.web.auth import CSRF, ROLE_NAMES, USER, signed_user
+from monitor.wording import EVENTS, LEVELS, MILESTONES, STATUS
 
 LIVE = [IncidentStatus.OPEN, IncidentStatus.CONFIRMED, IncidentStatus.RESPONDING]
-STATUS = {"open": "待处置", "confirmed": "已确认", "responding": "回应中", "dismissed": "已排除",
-          "closed": "已关闭", "merged": "已合并"}
-EVENTS = {"opened": "发现事件", "item_added": "新增信息", "level_proposed": "建议定级",
-          "confirmed": "确认定级", "dismissed": "排除", "resurfaced": "再次升温",
-          "acknowledged": "确认收到", "milestone_recorded": "记录处置节点",
-          "occurred_set": "录入事发时间", "closed": "关闭", "merged": "合并", "absorbed": "并入",
-          "split": "拆分", "deadline_set": "设定时限", "deadline_cancelled": "取消时限",
-          "reminder": "时限提醒", "notified": "通知值班", "escalated": "升级提醒",
-          "deadline_met": "按时完成", "deadline_missed": "超时", "no_recipient": "无人可通知",
-          "clocks_stopped": "停止计时", "delivery_failed": "发送失败", "silenced": "静默",
-          "silence_set": "设置静默", "note": "备注"}
-MILESTONES = {"authoritative_release": "权威信息发布", "press_conference": "新闻发布会",
-              "follow_up": "后续发布", "internal_report": "书面上报"}
 ACTORS = ("duty_officer", "admin")
+REPORT_READERS = ("leader", "evaluator", "admin")
 BOARD_TTL_S = 15.0  # heat decays without timeline events; the board is at most this stale
 STYLE = """body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif;
 margin:1rem;color:#222}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid
@@ -79,7 +68,9 @@ def html_page(title: str, body: str, user: Any, csrf: str, now: datetime, script
         f"content='width=device-width'><title>{escape(title)}</title><style>{STYLE}</style>"
         f"<body data-now='{now.isoformat()}'><nav><a href=/board>事件看板</a> · "
         f"<a href=/items>信息检索</a> · <a href=/sources>信息来源</a> · "
-        f"<a href=/plans>监测方案</a> · {who} · "
+        f"<a href=/plans>监测方案</a> · "
+        f"{'<a href=/reports>评估与报告</a> · ' if user and user.role in REPORT_READERS else ''}"
+        f"{who} · "
         f"<form class=inline method=post action=/logout><input type=hidden name=csrf "
         f"value='{escape(csrf)}'><button type=submit>退出</button></form></nav>"
         f"<h2>{escape(title)}</h2>"
@@ -224,6 +215,9 @@ class Pages:
             parts.append(f"<p>计时起点 {local_minute(clock.start_at)}（发现 {local_minute(clock.detected_at)}，"
                          f"首条信息 {local_minute(clock.first_item_at)}，事发 "
                          f"{local_minute(clock.occurred_at)}）</p>")
+        if user.role in REPORT_READERS:
+            parts.append(f"<p><a href=/incidents/{incident.id}/evaluation>回应效果评估与问责建议"
+                         f"</a> · <a href=/incidents/{incident.id}/report>事件专报</a></p>")
         parts.append(chart(items, events, deadlines))
         parts.append("<h3>处置时限</h3><table><tr><th>时限</th><th>截止</th><th>状态</th></tr>")
         for d in deadlines:
@@ -404,40 +398,14 @@ def _action_forms(incident_id: int, csrf: str) -> str:
 
 
 def chart(items: list[dict[str, Any]], events: list[TimelineEvent],
-          deadlines: list[Deadline], width: int = 720, height: int = 180) -> str:
-    """Items per hour (bars) and their negative share (line) over the incident's life, with
-    milestones (green) and deadlines (red, dashed) marked."""
-    if not items:
-        return "<p class=muted>暂无信息</p>"
-    start = items[0]["at"].replace(minute=0, second=0, microsecond=0)
-    marks = [(e.at, "#2e7d32", MILESTONES.get(str(e.data.get("kind")), "节点"))
+          deadlines: list[Deadline]) -> str:
+    return charts.svg(charts.hourly(items, marks(events, deadlines)))
+
+
+def marks(events: list[TimelineEvent], deadlines: list[Deadline]) -> list[charts.Mark]:
+    """Milestones (green) and deadlines (red, dashed) to mark on the chart."""
+    found = [charts.Mark(e.at, charts.MILESTONE_COLOUR,
+                         MILESTONES.get(str(e.data.get("kind")), "节点"))
              for e in events if e.type == "milestone_recorded"]
-    marks += [(d.due_at, "#c62828", d.label) for d in deadlines if d.status != "cancelled"]
-    end = max([items[-1]["at"], *(at for at, _, _ in marks)])
-    hours = int((end - start).total_seconds() // 3600) + 1
-    counts, negative = [0] * hours, [0.0] * hours
-    for row in items:
-        slot = int((row["at"] - start).total_seconds() // 3600)
-        counts[slot] += 1
-        negative[slot] += row["negative"]
-    peak = max(counts)
-    step = width / hours
-    svg = [(f"<svg role=img aria-label='每小时信息量与负面占比' viewBox='0 0 {width} {height + 20}' "
-           f"width='100%' xmlns='http://www.w3.org/2000/svg'>")]
-    for n, count in enumerate(counts):
-        h = (height - 10) * count / peak
-        svg.append(f"<rect x='{n * step:.1f}' y='{height - h:.1f}' width='{max(step - 1, 1):.1f}'"
-                   f" height='{h:.1f}' fill='#90a4ae'><title>{count}条</title></rect>")
-    points = " ".join(f"{(n + 0.5) * step:.1f},{height - (height - 10) * negative[n] / c:.1f}"
-                      for n, c in enumerate(counts) if c)
-    svg.append(f"<polyline points='{points}' fill='none' stroke='#e65100' stroke-width='2'/>")
-    for at, colour, label in marks:
-        x = (at - start).total_seconds() / 3600 * step
-        dash = " stroke-dasharray='4 3'" if colour == "#c62828" else ""
-        svg.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='0' y2='{height}' stroke='{colour}'"
-                   f"{dash}><title>{escape(label)}</title></line>")
-    svg.append(f"<text x='0' y='{height + 16}' font-size='12'>{local_minute(start)}</text>"
-               f"<text x='{width}' y='{height + 16}' font-size='12' text-anchor='end'>"
-               f"{local_minute(end)}</text></svg>")
-    return (f"<figure>{''.join(svg)}<figcaption>灰色：每小时信息量（峰值{peak}条）；橙线：负面占比；"
-            "绿线：处置节点；红色虚线：时限</figcaption></figure>")
+    return found + [charts.Mark(d.due_at, charts.DEADLINE_COLOUR, d.label)
+                    for d in deadlines if d.status != "cancelled"]

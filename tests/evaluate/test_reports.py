@@ -1,0 +1,179 @@
+"""The incident report and the period reports from a replayed incident: the same figures in
+HTML, Markdown and DOCX, personal data masked in all three, the DOCX readable by python-docx,
+the HTML printed to PDF by a real headless Chromium with its Chinese intact."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shutil
+import unicodedata
+from datetime import date, timedelta
+from pathlib import Path
+
+import docx
+import pytest
+from pypdf import PdfReader
+
+from monitor.analyze.lexicon import load_taxonomy
+from monitor.evaluate.document import Chart, Document, Table
+from monitor.evaluate.findings import AccountabilityRules
+from monitor.evaluate.formats import to_docx, to_html, to_markdown
+from monitor.evaluate.pdf import html_to_pdf
+from monitor.evaluate.reports import Context, incident_report, period_name, period_report
+from tests.evaluate.conftest import FIRST, OPENED, Replayed, dispute
+from tests.incidents.conftest import DISPUTE, START, action, item
+from tests.test_cli import monitor
+
+NOW = START + timedelta(hours=27)
+PHONE, NAME = "13812345678", "张建国"
+CTX = Context(NOW, AccountabilityRules(), {t.key: t.name for t in load_taxonomy()}, {"值班员甲"})
+
+
+def scenario() -> list[dict[str, object]]:
+    return dispute(
+        action(OPENED + 10, "ack", FIRST), action(OPENED + 11, "confirm", FIRST, level="II"),
+        action(OPENED + 30, "note", FIRST,
+               text=f"患者家属{NAME}（男，52岁）来电，电话{PHONE}，要求医院公开病历"),
+        # the release at 4 h: the 3 h target missed, the 5 h deadline met
+        action(OPENED + 240, "milestone", FIRST, kind="authoritative_release",
+               url="https://wjw.example/1"),
+        item(OPENED + 250, "weibo-z", "https://d.example/z1",
+             f"{DISPUTE[0][1]} 家属{NAME}称将继续维权", DISPUTE[0][2]))
+
+
+def docx_text(data: bytes) -> tuple[str, list[list[list[str]]]]:
+    d = docx.Document(io.BytesIO(data))
+    tables = [[[cell.text for cell in row.cells] for row in t.rows] for t in d.tables]
+    text = "\n".join(p.text for p in d.paragraphs)
+    return text + "\n".join(c for t in tables for r in t for c in r), tables
+
+
+async def test_the_incident_report_says_the_same_in_every_format(replayed: Replayed) -> None:
+    store = await replayed(scenario())
+    doc = store.transaction(lambda c: incident_report(c, 1, CTX))
+    deadlines = next(t for t in doc.tables() if t.headers == ("时限", "截止", "完成", "结果"))
+    results = {row[0]: row[3] for row in deadlines.rows}
+    assert results["首次权威发布（3小时目标）"] == "超时60分钟"
+    assert results["首次权威发布（5小时时限）"] == "按时"
+    assert results["书面上报（2小时内）"] == "未完成"
+    assert results["新闻发布会（24小时内）"] == "未完成"
+    assert results["后续发布（第1次）"] == "进行中"  # due 24 h after the release
+    findings = next(t for t in doc.tables() if t.headers[0] == "情形")
+    assert [row[0] for row in findings.rows] == ["报告不及时", "处置不得力"]
+    assert findings.rows[1][1] == "首次权威发布（3小时目标）晚60分钟；新闻发布会（24小时内）未完成"
+    assert findings.rows[0][3] == "待评估人员认定"
+    assert any(isinstance(b, Chart) for b in doc.blocks)
+
+    html, md = to_html(doc), to_markdown(doc)
+    text, tables = docx_text(to_docx(doc))
+    for rendered in (html, md.replace("\\", ""), text):
+        assert "舆情事件专报" in rendered
+        assert "超时60分钟" in rendered
+        assert PHONE not in rendered
+        assert NAME not in rendered
+        assert "138****5678" in rendered
+        assert "张某某" in rendered
+        assert "值班员甲" in rendered  # staff acting are named, not masked
+    assert len(tables) == len(doc.tables())
+    assert [list(t.headers) for t in doc.tables()] == [t[0] for t in tables]
+    assert [[list(r) for r in t.rows] for t in doc.tables()] == [t[1:] for t in tables]
+    assert len(docx.Document(io.BytesIO(to_docx(doc))).inline_shapes) == 1  # the chart
+
+
+async def test_period_reports_count_and_rate(replayed: Replayed) -> None:
+    store = await replayed(scenario())
+    day = START.date()
+    doc = store.transaction(lambda c: period_report(c, day, day, CTX))
+    assert doc.title == "卫生健康舆情日报"
+    tables = {t.headers: t for t in doc.tables()}
+    levels = tables[("等级", "事件数", "占比")]
+    assert levels.rows == [("Ⅱ级（重大）", "1", "100%")]
+    on_time = tables[("时限", "到期", "按时", "超时完成", "未完成", "按时率")]
+    assert {row[0]: row[1:] for row in on_time.rows} == {
+        "书面上报（2小时内）": ("1", "0", "0", "1", "0%"),
+        "首次权威发布（3小时目标）": ("1", "0", "1", "0", "0%"),
+        "首次权威发布（5小时时限）": ("1", "1", "0", "0", "100%"),
+        "新闻发布会（24小时内）": ("1", "0", "0", "1", "0%"),
+    }
+    evaluations = tables[("事件", "等级", "状态", "得分", "建议措施", "认定")]
+    assert evaluations.rows[0][4] == "约谈整改"
+    assert evaluations.rows[0][5] == "待认定2项"
+    # the day after holds nothing
+    empty = store.transaction(lambda c: period_report(c, day + timedelta(days=1),
+                                                      day + timedelta(days=1), CTX))
+    assert "本期未发现舆情事件。" in to_markdown(empty)
+    assert not any(isinstance(b, Table) and b.headers[0] == "等级" for b in empty.blocks)
+
+
+def test_period_names_follow_the_dates() -> None:
+    d = date.fromisoformat
+    assert period_name(d("2026-03-02"), d("2026-03-02")) == "日报"
+    assert period_name(d("2026-03-02"), d("2026-03-08")) == "周报"
+    assert period_name(d("2026-02-01"), d("2026-02-28")) == "月报"
+    assert period_name(d("2026-04-01"), d("2026-06-30")) == "季报"
+    assert period_name(d("2026-05-01"), d("2026-07-31")) == "报告"  # not a quarter
+    assert period_name(d("2026-03-02"), d("2026-03-04")) == "报告"
+
+
+def test_feed_text_cannot_become_markup() -> None:
+    doc = Document("标题", "副标题").add(
+        Table(("标题",), [("<script>alert(1)</script> | [链接](http://x) **粗**",)]))
+    html, md = to_html(doc), to_markdown(doc)
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    row = md.splitlines()[-1]
+    assert row.count(" | ") == 0
+    assert "\\[链接\\]" in row
+    assert "\\*\\*" in row
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None,
+                    reason="needs Debian's chromium (installed by .ci/run)")
+async def test_the_html_prints_to_pdf_with_its_chinese(replayed: Replayed) -> None:
+    store = await replayed(scenario())
+    doc = store.transaction(lambda c: incident_report(c, 1, CTX))
+    pdf = PdfReader(io.BytesIO(await html_to_pdf(to_html(doc))))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    # the font maps some ideographs' glyphs back to Kangxi radicals, which look the same;
+    # NFKC folds those back
+    compact = unicodedata.normalize("NFKC", "".join(text.split()))
+    for words in ("舆情事件专报", "处置时效", "首次权威发布", "超时60分钟", "138****5678"):
+        assert words in compact
+    # Chromium embeds the CJK font (CFF outlines) as Type 3: a drawn glyph per character, so
+    # there must be about as many glyphs as distinct characters, not one .notdef box for all
+    chinese = {c for c in compact if "\u4e00" <= c <= "\u9fff"}
+    glyphs = {name for page in pdf.pages for f in page["/Resources"]["/Font"].values()
+              if f.get_object().get("/Subtype") == "/Type3"
+              for name in f.get_object()["/CharProcs"]}
+    assert len(glyphs) >= 0.9 * len(chinese) > 100
+
+
+async def test_report_commands(replayed: Replayed, tmp_path: Path) -> None:
+    store = await replayed(scenario())
+    db = f"sqlite:///{tmp_path / 'e0.db'}"
+    at = NOW.isoformat()
+    out = tmp_path / "r.docx"
+    code, _, err = await monitor("report", "incident", "1", "--format", "docx", "-o", str(out),
+                                 "--db", db, "--at", at)
+    assert code == 0, err
+    assert "舆情事件专报" in docx_text(out.read_bytes())[0]
+    code, md, err = await monitor("report", "period", "--from", str(START.date()), "--to",
+                                  str(START.date()), "--format", "md", "--db", db, "--at", at)
+    assert code == 0, err
+    assert md.startswith("# 卫生健康舆情日报")
+    code, _, err = await monitor("report", "decide", "1", "late_report", "confirmed",
+                                 "--reason", "未按时上报", "--by", "考核员甲", "--db", db)
+    assert code == 0, err
+    code, shown, err = await monitor("report", "evaluate", "1", "--db", db, "--at", at)
+    assert code == 0, err
+    assert "确认：约谈整改" in shown or "确认：通报批评" in shown
+    code, _, err = await monitor("report", "incident", "1", "--format", "docx", "--db", db)
+    assert code != 0
+    assert "-o FILE" in err
+    code, _, err = await monitor("report", "period", "--from", "2026-03-05", "--to",
+                                 "2026-03-01", "--db", db)
+    assert code != 0
+    assert "before" in err
+    store.close()
+    await asyncio.sleep(0)
