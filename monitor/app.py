@@ -19,7 +19,8 @@ from monitor.collect.fetch import Fetcher
 from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, SourceList, load_sources
 from monitor.errors import ConfigError
-from monitor.evaluate.daily import DailyReports, daily_targets, load_reports, report_context
+from monitor.evaluate.daily import DailyReports, daily_targets, load_reports
+from monitor.evaluate.reports import context_for
 from monitor.incidents import make_engine
 from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage
@@ -120,7 +121,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         if send_alerts and reports.enabled:
             daily = DailyReports(store, reports.daily.at,
                                  daily_targets(reports, roster, channels, session, clock_),
-                                 clock_, report_context(roster), settings.web.public_url)
+                                 clock_, context_for(roster), settings.web.public_url)
             tasks.append(asyncio.create_task(daily.run(), name="daily-report"))
         if poll:
             tasks.append(asyncio.create_task(poller.run(sources.sources), name="pollers"))

@@ -16,7 +16,6 @@ import click
 from sqlalchemy import Connection
 
 from monitor import cli_options
-from monitor.analyze.lexicon import load_taxonomy
 from monitor.clock import SHANGHAI, WallClock
 from monitor.config import Settings, load_settings
 from monitor.errors import MonitorError
@@ -24,7 +23,13 @@ from monitor.evaluate.assess import DECISIONS, assess, decide, record_evaluation
 from monitor.evaluate.document import Document
 from monitor.evaluate.findings import GROUNDS, MEASURES, load_rules
 from monitor.evaluate.formats import FORMATS, to_docx, to_html, to_markdown
-from monitor.evaluate.reports import Context, incident_report, incident_sections, period_report
+from monitor.evaluate.reports import (
+    Context,
+    context_for,
+    incident_report,
+    incident_sections,
+    period_report,
+)
 from monitor.response.roster import load_roster
 from monitor.store import Store
 
@@ -56,10 +61,7 @@ def _day(text: str) -> date:
 
 
 def context(now: datetime) -> Context:
-    """Staff on the roster are named in reports as who acted; they are not masked."""
-    roster = load_roster()
-    return Context(now, load_rules(), {t.key: t.name for t in load_taxonomy()},
-                   frozenset(p.name for p in roster.people))
+    return context_for(load_roster())(now)
 
 
 def _with_store(settings: Settings, fn: Callable[[Connection], Any]) -> Any:

@@ -26,11 +26,9 @@ from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import Connection
 
-from monitor.analyze.lexicon import load_taxonomy
 from monitor.clock import SHANGHAI, Clock, WallClock
 from monitor.config import PROJECT_DIR, line_of, read_yaml, validate
 from monitor.errors import ConfigError
-from monitor.evaluate.findings import load_rules
 from monitor.evaluate.formats import to_docx, to_html
 from monitor.evaluate.reports import (
     Context,
@@ -192,13 +190,6 @@ def daily_targets(reports: ReportsFile, roster: Roster, channels: ChannelsFile,
             f"check channel {name!r} in channels.yaml (its key or token and secret "
             "environment variables, its keyword rule) and that the robot is still in its group"))
     return targets
-
-
-def report_context(roster: Roster) -> Callable[[datetime], Context]:
-    """Staff on the roster are named in reports as who acted; they are not masked."""
-    rules, topics = load_rules(), {t.key: t.name for t in load_taxonomy()}
-    names = frozenset(p.name for p in roster.people)
-    return lambda now: Context(now, rules, topics, names)
 
 
 # --- the report and its sending ---------------------------------------------------------------

@@ -4,9 +4,11 @@ offices exchange). The text is escaped for each format; nothing is loaded from e
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from html import escape
 
 from monitor import charts
+from monitor.clock import SHANGHAI
 from monitor.evaluate.document import Chart, Document, Heading, Para, Table
 
 FORMATS = ("html", "md", "docx", "pdf")
@@ -50,6 +52,10 @@ def html_blocks(doc: Document) -> str:
     return "\n".join(out)
 
 
+def local_hour(at: datetime) -> str:
+    return at.astimezone(SHANGHAI).strftime("%m-%d %H:00")
+
+
 def _md_cell(text: str) -> str:
     """After _md_text: a table cell is one line, and its pipes are not column breaks."""
     return text.replace("|", "\\|").replace("\n", " ")
@@ -77,7 +83,7 @@ def to_markdown(doc: Document) -> str:
             out += (["", f"*{_md_text(block.caption)}*"] if block.caption else []) + [""]
         elif isinstance(block, Chart):
             s = block.series
-            out += [f"每小时信息量（{s.start.strftime('%m-%d %H:00')}起）："
+            out += [f"每小时信息量（{local_hour(s.start)}起）："
                     + " ".join(str(c) for c in s.counts), ""]
     return "\n".join(out)
 
@@ -119,7 +125,7 @@ def to_docx(doc: Document) -> bytes:
         elif isinstance(block, Chart):
             out.add_picture(io.BytesIO(charts.png(block.series)), width=Cm(16))
             out.add_paragraph(charts.CAPTION.format(peak=block.series.peak)
-                              + f"；{block.series.start.strftime('%m-%d %H:00')}起，每格一小时"
+                              + f"；{local_hour(block.series.start)}起，每格一小时"
                               ).runs[0].font.size = Pt(9)
     buffer = io.BytesIO()
     out.save(buffer)

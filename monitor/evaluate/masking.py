@@ -9,7 +9,8 @@ Numbers and e-mail addresses are found by their shape, then checked where a chec
 birth date inside an ID-card number, the Luhn digit of a bank card. Names have no shape, so a
 name is masked only in a private context, after a word for a private person (患者, 家属, 网友...)
 or before an age parenthesis, and only when the segmenter reads it as a name too: a hospital,
-a place or an ordinary word turned into 某 harms a report more than one missed name.
+a place or an ordinary word turned into 某 harms a report more than one missed name. A name
+found so is masked wherever else the text repeats it.
 
 The segmenter is rjieba (jieba's dictionary and tagger, already used for analysis), created the
 first time a text holds a candidate name, so text without one is masked by regular expressions
@@ -203,19 +204,19 @@ _COMPOUND_SURNAMES = _words(
     "欧阳 上官 司马 东方 独孤 南宫 夏侯 诸葛 尉迟 皇甫 公孙 慕容 长孙 宇文 司徒 司空 令狐 轩辕 "
     "西门 端木 澹台 呼延 百里 申屠 钟离 拓跋 万俟 鲜于 闻人 赫连")
 _SURNAMES = frozenset(
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖萧田董袁潘于蒋蔡余杜叶"
-    "程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺"
-    "顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关"
-    "兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁"
-    "蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全"
-    "佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩佘池苑迟邝匡鞠惠荆冀郁胥储栗燕"
-    "楚鄢谌奚皮粟冼蔺楼阚屠朴盖廉禹祖洪赖")
-# After a surname these make a form of address, not a name, or the name is already masked.
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖萧田董袁潘于蒋蔡余杜叶程苏"
+    "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚"
+    "邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘"
+    "祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾"
+    "尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师"
+    "和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩佘池苑迟邝匡鞠惠荆冀郁胥储栗燕楚鄢谌奚皮粟冼蔺楼阚屠朴盖"
+    "廉禹祖洪赖")
+# After a surname these make a form of address (王女士, 李大爷, 张工), not a name.
 _TITLES = sorted(_words(
-    "某 先生 女士 小姐 阿姨 大爷 大妈 大娘 大婶 大叔 大姐 大哥 大伯 老伯 伯伯 叔叔 婶婶 阿婆 阿公 "
+    "先生 女士 小姐 阿姨 大爷 大妈 大娘 大婶 大叔 大姐 大哥 大伯 老伯 伯伯 叔叔 婶婶 阿婆 阿公 "
     "婆婆 奶奶 爷爷 老太 老汉 师傅 老师 医生 大夫 护士 主任 院长 局长 科长 处长 书记 经理 同学 "
     "同志 警官 律师 记者 老板 总"), key=lambda t: (-len(t), t))
-_SINGLE_TITLES = frozenset("姐哥叔婶伯嫂妈爸姨婆老工家姓氏某")
+_SINGLE_TITLES = frozenset("姐哥叔婶伯嫂妈爸姨婆老工家姓氏")
 
 _NAME_TAGS = _words("nr nrfg nrt")
 # A surname standing alone as a word is no surname when the tagger reads it as one of these
@@ -224,32 +225,31 @@ _NOT_SURNAME_TAGS = _words("p c d u uj ul uz ud ug uv v vd vn m mq t f y e o x")
 _GIVEN_TAGS = _words("nr nrfg nrt n ng nz a an i j")
 # What a lone character the tagger cut off a two-character name may be to belong to it.
 _GIVEN_CHAR_TAGS = _words("n ng nr nrt nrfg a ag v vg g")
-# Single characters that usually follow a two-character name rather than end a three-character
-# one (张伟说, 李娜在), so 张伟 is not stretched over them; the trailers among them are cut
-# off a three-character word that holds a name and the word after it (张平的, 黄蓉笑).
+# Single characters that usually follow a name rather than end it (张伟说, 李娜在): a name is
+# not stretched over them, and they are cut off a word too long for a name (张伟华未). The
+# trailers among them are cut off even a word of a name's length (张平的, 黄蓉笑).
 _TRAILERS = frozenset("的说在了与及被把是也都就又还却便并到从对让给笑忙见听叹问称等")
 _FOLLOWERS = _TRAILERS | frozenset(
-    "于和因向已曾将为再去来回哭问答讲道喊叫要想会能没不未无有死病今昨前后所则即均先一二两三"
-    "现自很之其他她看找打拿带送住坐走跑摔患得经仍只共更最这那每当由以而但或若如虽且替帮跟同往"
-    "按据比离诉告写发拨表指认质怀")
+    "于和因向已曾将为再去来回哭答讲道喊叫要想会能没不未无有死病今昨前后所则即均先一二两三现自很之"
+    "其他她看找打拿带送住坐走跑摔患得经仍只共更最这那每当由以而但或若如虽且替帮跟同往按据比离诉告"
+    "写发拨表指认质怀")
 # Characters given names are commonly made of, for names the dictionary also holds as words.
 _GIVEN_CHARS = frozenset(
-    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰玉华建国志海燕红梅林文辉斌鹏飞峰波宇浩凯俊"
-    "佳欣怡婷雪琳晶颖慧莉萍玲凤琴云春荣金成龙东亮宁新鑫阳晨思雨涵轩梓萱子一诺然博睿泽昊瑞嘉"
-    "琪悦妍彤可馨蕾璐瑶琦琼倩薇露岚莹洁清淑贞珍珠翠花香菊芬芝蓉莲荷桃秋冬晓小大德福禄寿喜财"
-    "贵富安康健泰乐祥和顺利宝家庆永长生发有义仁礼智信忠孝光耀星月日天世中正立开先学兴旺达通"
-    "道才能力胜卫兵武民江河山川岩石松柏树森木根全会茂盛宏鸿伦毅诚恒坤乾振豪航帆远扬旭晖昕炜"
-    "烨煜炎焱灿伊依娅婉婧婕娴媛姗珊瑛璇瑾瑜琛琨璟凌铭锋钢铁锐钰铮骏驰腾跃麟鹤鸣雁蝶丹彩青紫"
-    "碧素冰霜霖雷虹彬杉桐楠柳枫栋材哲理书诗歌舒雅涌润泉源沛浪潇湘漪溪渊淳沐汐鹭莺鹃旋勤俭朝"
-    "昱晟景昌晋昭显章彦乔桥培基城垚坚圣贤良善美玫瑰韵音声颜容娇媚姿婵娥姣嫣娉姝妤嫚妮娣蕙芸"
-    "芮芷若茜茹荔莎菁萌蔚蓓蕊菡萤葳绿霓裳雯霏霄震霆霈靖竣竹笛策筠箐纯绮绣维缘羽翔翰翼聪舟艺"
-    "芃芊芙苑苗英范菲葆蓬蔓蕴虎豹鹿麒骐骥驹骁秀儿敬爱惠慈锦绍启继承巧枝银叶亚卿君钧均群奇其祺"
-    "二三四五六七八九十")
-# Characters of places, institutions and medicines, which no given name ends or starts with:
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰玉华建国志海燕红梅林文辉斌鹏飞峰波宇浩凯俊佳欣怡"
+    "婷雪琳晶颖慧莉萍玲凤琴云春荣金成龙东亮宁新鑫阳晨思雨涵轩梓萱子一诺然博睿泽昊瑞嘉琪悦妍彤可馨"
+    "蕾璐瑶琦琼倩薇露岚莹洁清淑贞珍珠翠花香菊芬芝蓉莲荷桃秋冬晓小大德福禄寿喜财贵富安康健泰乐祥和"
+    "顺利宝家庆永长生发有义仁礼智信忠孝光耀星月日天世中正立开先学兴旺达通道才能力胜卫兵武民江河山"
+    "川岩石松柏树森木根全会茂盛宏鸿伦毅诚恒坤乾振豪航帆远扬旭晖昕炜烨煜炎焱灿伊依娅婉婧婕娴媛姗珊"
+    "瑛璇瑾瑜琛琨璟凌铭锋钢铁锐钰铮骏驰腾跃麟鹤鸣雁蝶丹彩青紫碧素冰霜霖雷虹彬杉桐楠柳枫栋材哲理书"
+    "诗歌舒雅涌润泉源沛浪潇湘漪溪渊淳沐汐鹭莺鹃旋勤俭朝昱晟景昌晋昭显章彦乔桥培基城垚坚圣贤良善美"
+    "玫瑰韵音声颜容娇媚姿婵娥姣嫣娉姝妤嫚妮娣蕙芸芮芷若茜茹荔莎菁萌蔚蓓蕊菡萤葳绿霓裳雯霏霄震霆霈"
+    "靖竣竹笛策筠箐纯绮绣维缘羽翔翰翼聪舟艺芃芊芙苑苗英范菲葆蓬蔓蕴虎豹鹿麒骐骥驹骁秀儿敬爱惠慈锦"
+    "绍启继承巧枝银叶亚卿君钧均群奇其祺二三四五六七八九十")
+# Characters of places, institutions and medicines, which no given name is made of:
 # 蒋村, 马台乡, 黄连素.
 _NOT_GIVEN_CHARS = frozenset(
-    "村乡镇寨街县区市省州湾坝沟坡岭屯院所站局厅科室部店厂场馆港性醇酸碱胺唑霉剂片丸汤散膏液"
-    "症病炎瘤癌痛疮疹菌针药们")
+    "村乡镇寨街县区市省州湾坝沟坡岭屯院所站局厅科室部店厂场馆港性醇酸碱胺唑霉剂片丸汤散膏液症病炎"
+    "瘤癌痛疮疹菌针药们")
 _HARD = re.compile(r"[，。！？；,!?;\n\r\t、（）()【】\[\]《》“”\"‘’'「」『』…|/]")
 _RARE = 20  # the most a dictionary name may count to be read as a private person's
 _RARE_SHORT = 200  # the same for a two-character name (李强 counts 159)
@@ -330,9 +330,11 @@ class _Names:
             return None
         g = s + len(surname)
         text = self.text
+        if text.startswith("某", g):
+            return g, g + (2 if text.startswith("某某", g) else 1), False
         for title in _TITLES:
             if text.startswith(title, g):
-                return g, g + len(title) + (title == "某" and text.startswith("某", g + 1)), False
+                return g, g + len(title), False
         end = self.name_end(s, g, toks)
         if (end is None or not _HAN.fullmatch(text[g:end]) or text[s:end] in self.public
                 or text[g:end] in _TRAILERS or any(c in _NOT_GIVEN_CHARS for c in text[g:end])):
@@ -396,7 +398,7 @@ class _Names:
 
     def listed(self, s: int, toks: Tokens) -> Iterator[tuple[int, int, int]]:
         """The name at s and those listed after it (张某、李某和王某)."""
-        for _ in range(20):
+        while True:  # s moves on with every name
             name = self.read(s, toks)
             if name is None:
                 return

@@ -12,13 +12,15 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Connection
 
 from monitor import charts
+from monitor.analyze.lexicon import load_taxonomy
 from monitor.clock import SHANGHAI, local_minute
 from monitor.evaluate.assess import DECISIONS, Assessment, assess
 from monitor.evaluate.document import Chart, Document, Heading, Para, Table
 from monitor.evaluate.evaluation import DeadlineResult, Evaluation
-from monitor.evaluate.findings import GROUNDS, MEASURES, AccountabilityRules
+from monitor.evaluate.findings import GROUNDS, MEASURES, AccountabilityRules, load_rules
 from monitor.evaluate.masking import mask
 from monitor.records import IncidentStatus, TimelineEvent
+from monitor.response.roster import Roster
 from monitor.store.incidents import list_incidents
 from monitor.wording import EVENTS, LEVELS, MILESTONES, STATUS
 
@@ -45,6 +47,13 @@ class Context:
 
     def mask(self, text: object) -> str:
         return mask(str(text), self.public_names)
+
+
+def context_for(roster: Roster) -> Callable[[datetime], Context]:
+    """Reports at a given time; staff on the roster are named as who acted, not masked."""
+    rules, topics = load_rules(), {t.key: t.name for t in load_taxonomy()}
+    names = frozenset(p.name for p in roster.people)
+    return lambda now: Context(now, rules, topics, names)
 
 
 def _level(code: str | None) -> str:

@@ -11,14 +11,18 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import Connection
 
-from monitor.analyze.lexicon import load_taxonomy
 from monitor.clock import SHANGHAI, Clock
 from monitor.errors import MonitorError
 from monitor.evaluate.assess import DECISIONS, assess, decide, record_evaluation
 from monitor.evaluate.document import Document
-from monitor.evaluate.findings import GROUNDS, MEASURES, AccountabilityRules, load_rules
+from monitor.evaluate.findings import GROUNDS, MEASURES
 from monitor.evaluate.formats import FORMATS, html_blocks, to_docx, to_html, to_markdown
-from monitor.evaluate.reports import Context, incident_report, incident_sections, period_report
+from monitor.evaluate.reports import (
+    context_for,
+    incident_report,
+    incident_sections,
+    period_report,
+)
 from monitor.response.roster import Roster
 from monitor.store import Store
 from monitor.web.auth import CSRF, signed_user
@@ -46,12 +50,9 @@ def usual_periods(today: date) -> list[tuple[str, date, date]]:
 
 
 class ReportPages:
-    def __init__(self, store: Store, roster: Roster, clock: Clock,
-                 rules: AccountabilityRules | None = None) -> None:
+    def __init__(self, store: Store, roster: Roster, clock: Clock) -> None:
         self.store, self.clock = store, clock
-        self.rules = rules or load_rules()
-        self.topics = {t.key: t.name for t in load_taxonomy()}
-        self.public = frozenset(p.name for p in roster.people)
+        self.context = context_for(roster)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/reports", self.index), web.get("/reports/period", self.period),
@@ -64,9 +65,6 @@ class ReportPages:
         if user.role not in READERS:
             raise web.HTTPForbidden(text="仅领导、考核人员、管理员可查看评估与报告")
         return user
-
-    def _context(self) -> Context:
-        return Context(self.clock.now(), self.rules, self.topics, self.public)
 
     async def _send(self, doc: Document, fmt: str, name: str) -> web.Response:
         if fmt not in FORMATS:
@@ -119,7 +117,7 @@ class ReportPages:
             raise web.HTTPBadRequest(text="请填写起止日期（如 2026-03-02）") from None
         if end < start or (end - start).days > 400:
             raise web.HTTPBadRequest(text="止日期应不早于起日期，且期间不超过400天")
-        ctx = self._context()
+        ctx = self.context(self.clock.now())
         doc = await self.store.run(lambda c: period_report(c, start, end, ctx))
         return await self._send(doc, request.query.get("format", "html"),
                                 f"report-{start}-{end}")
@@ -132,7 +130,7 @@ class ReportPages:
 
     async def incident(self, request: web.Request) -> web.Response:
         self._reader(request)
-        incident_id, ctx = self._incident_id(request), self._context()
+        incident_id, ctx = self._incident_id(request), self.context(self.clock.now())
         try:
             doc = await self.store.run(lambda c: incident_report(c, incident_id, ctx))
         except MonitorError:
@@ -142,7 +140,7 @@ class ReportPages:
 
     async def evaluation(self, request: web.Request) -> web.Response:
         user = self._reader(request)
-        incident_id, ctx = self._incident_id(request), self._context()
+        incident_id, ctx = self._incident_id(request), self.context(self.clock.now())
 
         def read(conn: Connection) -> tuple[Any, Document]:
             a = assess(conn, incident_id, ctx.now, ctx.rules)
@@ -185,7 +183,7 @@ class ReportPages:
         user = signed_user(request)
         if user.role not in DECIDERS:
             raise web.HTTPForbidden(text="仅考核人员可认定问责建议")
-        incident_id, ctx = self._incident_id(request), self._context()
+        incident_id, ctx = self._incident_id(request), self.context(self.clock.now())
         form = await request.post()
         decision = str(form.get("decision", ""))
 

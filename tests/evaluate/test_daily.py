@@ -30,8 +30,8 @@ from monitor.evaluate.daily import (
     DailyReports,
     daily_targets,
     load_reports,
-    report_context,
 )
+from monitor.evaluate.reports import context_for
 from monitor.notify.settings import ChannelsFile, Email, WeCom, load_channels
 from monitor.response.roster import load_roster
 from monitor.store import Store
@@ -127,7 +127,7 @@ def rig(tmp_path: Path, smtp: tuple[int, list[EmailMessage]], robot: tuple[str, 
         def make() -> DailyReports:
             return DailyReports(store, reports.daily.at,
                                 daily_targets(reports, roster, channels, session, clock),
-                                clock, report_context(roster), PUBLIC)
+                                clock, context_for(roster), PUBLIC)
         return Rig(clock, mails, fake, make)
 
     return build

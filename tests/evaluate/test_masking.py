@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -251,7 +252,7 @@ def test_the_segmenter_is_loaded_only_for_text_that_may_hold_a_name() -> None:
              "mask('患者张建国')\n"
              "print('rjieba' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True).stdout.split()
+                         check=True, cwd=Path(__file__).parents[2]).stdout.split()
     assert out == ["False", "True"]
 
 

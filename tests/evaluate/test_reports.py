@@ -67,6 +67,8 @@ async def test_the_incident_report_says_the_same_in_every_format(replayed: Repla
 
     html, md = to_html(doc), to_markdown(doc)
     text, tables = docx_text(to_docx(doc))
+    assert "每小时信息量（03-02 08:00起）：" in md  # Beijing time, as everywhere
+    assert "03-02 08:00起，每格一小时" in text
     for rendered in (html, md.replace("\\", ""), text):
         assert "舆情事件专报" in rendered
         assert "超时60分钟" in rendered
