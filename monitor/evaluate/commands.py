@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
@@ -16,8 +15,8 @@ import click
 from sqlalchemy import Connection
 
 from monitor import cli_options
-from monitor.clock import SHANGHAI, WallClock
-from monitor.config import Settings, load_settings
+from monitor.clock import WallClock
+from monitor.config import load_settings
 from monitor.errors import MonitorError
 from monitor.evaluate.assess import DECISIONS, assess, decide, record_evaluation
 from monitor.evaluate.document import Document
@@ -31,7 +30,6 @@ from monitor.evaluate.reports import (
     period_report,
 )
 from monitor.response.roster import load_roster
-from monitor.store import Store
 
 _config = cli_options.config
 _db = cli_options.db
@@ -44,13 +42,7 @@ _output = click.option("-o", "--output", type=click.Path(dir_okay=False, path_ty
 
 
 def _when(text: str | None) -> datetime:
-    if text is None:
-        return WallClock().now()
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise MonitorError(f"not an ISO 8601 time: {text!r} (e.g. 2026-03-02T09:15)") from None
-    return when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
+    return WallClock().now() if text is None else cli_options.parse_time(text)
 
 
 def _day(text: str) -> date:
@@ -64,12 +56,7 @@ def context(now: datetime) -> Context:
     return context_for(load_roster())(now)
 
 
-def _with_store(settings: Settings, fn: Callable[[Connection], Any]) -> Any:
-    store = Store(settings.database_url)
-    try:
-        return store.transaction(fn)
-    finally:
-        store.close()
+_with_store = cli_options.with_store
 
 
 def render(doc: Document, fmt: str) -> bytes:

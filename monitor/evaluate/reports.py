@@ -87,7 +87,7 @@ def _detail(event: TimelineEvent, ctx: Context) -> str:
     if event.type == "milestone_recorded":
         evidence = d.get("url") or d.get("document") or ""
         return f"{MILESTONES.get(str(d.get('kind')), '')} {ctx.mask(evidence)}".strip()
-    if event.type in ("note",):
+    if event.type == "note":
         return ctx.mask(d.get("text", ""))
     if event.type == "finding_decided":
         measure = MEASURES.get(str(d.get("measure")), "不予问责")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,21 +44,10 @@ _json = click.option("--json", "as_json", is_flag=True, help="JSON instead of te
 
 
 def _time(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise MonitorError(f"not an ISO 8601 time: {text!r} (e.g. 2026-03-02T09:15)") from None
-    return when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
+    return None if text is None else cli_options.parse_time(text)
 
 
-def _with_store(settings: Settings, fn: Callable[[Connection], Any]) -> Any:
-    store = Store(settings.database_url)
-    try:
-        return store.transaction(fn)
-    finally:
-        store.close()
+_with_store = cli_options.with_store
 
 
 @click.group()
