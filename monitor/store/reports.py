@@ -32,6 +32,14 @@ def report_sends_of(conn: Connection, kind: str, period: str) -> list[ReportSend
     return [ReportSend(**row._mapping) for row in conn.execute(query)]
 
 
+def recent_sends(conn: Connection, kind: str, limit: int = 30) -> list[ReportSend]:
+    """The latest sends of a kind of report, newest period first."""
+    query = (select(*(report_sends.c[name] for name in ReportSend.__slots__))
+             .where(report_sends.c.kind == kind)
+             .order_by(report_sends.c.period.desc(), report_sends.c.id).limit(limit))
+    return [ReportSend(**row._mapping) for row in conn.execute(query)]
+
+
 def _insert_new(conn: Connection, values: dict[str, Any]) -> bool:
     """Insert unless the (kind, period, target) row exists; True when inserted."""
     statement: Insert

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import Connection
 
-from monitor.clock import SHANGHAI, Clock
+from monitor.clock import SHANGHAI, Clock, local_minute
 from monitor.errors import MonitorError
 from monitor.evaluate.assess import DECISIONS, assess, decide, record_evaluation
 from monitor.evaluate.document import Document
@@ -25,6 +25,7 @@ from monitor.evaluate.reports import (
 )
 from monitor.response.roster import Roster
 from monitor.store import Store
+from monitor.store.reports import ReportSend, recent_sends
 from monitor.web.auth import CSRF, signed_user
 from monitor.web.pages import REPORT_READERS as READERS
 from monitor.web.pages import html_page
@@ -94,6 +95,7 @@ class ReportPages:
     async def index(self, request: web.Request) -> web.Response:
         user = self._reader(request)
         today = self.clock.now().astimezone(SHANGHAI).date()
+        sends = await self.store.run(lambda c: recent_sends(c, "daily"))
         rows = "".join(
             f"<tr><td>{name}</td><td>{start}至{end}</td><td>"
             f"{self._formats(f'/reports/period?from={start}&to={end}')}</td></tr>"
@@ -105,7 +107,8 @@ class ReportPages:
                 "<select name=format>" + "".join(f"<option value={f}>{FORMAT_NAMES[f]}</option>"
                                                  for f in FORMATS)
                 + "</select> <button type=submit>生成</button></form>"
-                "<p class=muted>事件专报与回应效果评估见各事件页面。报告中的个人信息已去标识化。</p>")
+                "<p class=muted>事件专报与回应效果评估见各事件页面。报告中的个人信息已去标识化。</p>"
+                + _sends_table(sends))
         return html_page("评估与报告", body, user, request[CSRF], self.clock.now())
 
     async def period(self, request: web.Request) -> web.Response:
@@ -201,3 +204,19 @@ class ReportPages:
         except MonitorError as exc:
             raise web.HTTPConflict(text=f"无法认定：{exc}") from None
         raise web.HTTPSeeOther(f"/incidents/{incident_id}/evaluation")
+
+
+SEND_STATES = {"sent": "已发送", "failed": "发送失败", "sending": "发送中"}
+
+
+def _sends_table(sends: list[ReportSend]) -> str:
+    """Whether the scheduled daily reports went out, and why not."""
+    if not sends:
+        return "<h3>日报发送记录</h3><p class=muted>暂无（每日定时发送，见 alerts/reports.yaml）</p>"
+    rows = "".join(
+        f"<tr><td>{escape(s.period)}</td><td>{escape(s.target)}</td>"
+        f"<td>{SEND_STATES.get(s.status, escape(s.status))}</td><td>{s.attempts}</td>"
+        f"<td>{local_minute(s.sent_at)}</td><td>{escape(s.last_error or '')}</td></tr>"
+        for s in sends)
+    return ("<h3>日报发送记录</h3><table><tr><th>日期</th><th>发送对象</th><th>状态</th>"
+            f"<th>尝试次数</th><th>发送时间</th><th>错误</th></tr>{rows}</table>")

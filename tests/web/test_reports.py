@@ -18,6 +18,7 @@ from monitor.clock import SimClock
 from monitor.config import load_settings
 from monitor.store import Store
 from monitor.store.incidents import timeline_of
+from monitor.store.reports import claim_send, record_send
 from monitor.store.users import add_user
 from monitor.web.auth import hash_password
 from monitor.web.reports import usual_periods
@@ -55,8 +56,24 @@ async def test_duty_officers_do_not_read_reports_leaders_do(
     assert (await officer.get("/reports")).status == 403
     assert (await officer.get("/incidents/1/evaluation")).status == 403
 
-    leader, csrf, _ = await client_for(demo_db, tmp_path, aiohttp_client, "wang")
+    leader, csrf, db = await client_for(demo_db, tmp_path, aiohttp_client, "wang")
     index = await (await leader.get("/reports")).text()
+    assert "日报发送记录" in index
+    assert "暂无" in index
+    # a daily report that a robot refused shows with its error
+    store, now = Store(db), demo_db[1]
+    try:
+        store.transaction(lambda c: claim_send(c, "daily", "2026-03-02", "robot:duty-wecom",
+                                               now, now, 5))
+        store.transaction(lambda c: record_send(c, "daily", "2026-03-02", "robot:duty-wecom",
+                                                now, error="errcode 93000: invalid webhook url",
+                                                retry_at=now + timedelta(minutes=10)))
+    finally:
+        store.close()
+    index = await (await leader.get("/reports")).text()
+    assert "robot:duty-wecom" in index
+    assert "发送失败" in index
+    assert "errcode 93000" in index
     assert "昨日日报" in index
     assert "上季度季报" in index
     day = demo_db[1].date()
