@@ -44,7 +44,8 @@ STYLE = """body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft Y
 margin:1rem;color:#222}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid
 #ddd;padding:.4rem;text-align:left}.due-ok{color:#176f2c}.due-near{color:#b35c00;font-weight:bold}
 .due-missed{color:#fff;background:#c62828;padding:0 .3rem}nav{margin-bottom:1rem}
-form.inline{display:inline-block;margin:.2rem}.muted{color:#777}"""
+form.inline{display:inline-block;margin:.2rem}.muted{color:#777}
+caption{caption-side:bottom;text-align:left;color:#666;font-size:.85rem}"""
 COUNTDOWN = """<script>
 const skew=Date.parse(document.body.dataset.now)-Date.now();
 function tick(){const now=Date.now()+skew;document.querySelectorAll('[data-due]').forEach(el=>{

@@ -64,6 +64,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, analyzer: Analyzer
         store.transaction(lambda c: add_user(c, "zhang", "值班员张", "duty_officer", hashed,
                                              start))
         store.transaction(lambda c: add_user(c, "wang", "王局长", "leader", hashed, start))
+        store.transaction(lambda c: add_user(c, "li", "考核员李", "evaluator", hashed, start))
         store.transaction(lambda c: c.execute(text(
             "UPDATE items SET title = :t || title WHERE id IN (SELECT first_item_id FROM "
             "incidents)"), {"t": XSS}))
@@ -196,3 +197,29 @@ async def test_a_leader_sees_but_cannot_act_and_forms_need_their_token(browser: 
     async with officer.expect_response(lambda r: r.request.method == "POST") as posted:
         await officer.click("form:has(input[value=ack]) button")
     assert (await posted.value).status == 403
+
+
+async def test_an_evaluator_decides_on_a_finding_from_the_incident_page(browser: Browser,
+                                                                        site: str) -> None:
+    page = await sign_in(browser, site, "li")
+    await page.goto(f"{site}/incidents/1")
+    await page.click("text=回应效果评估与问责建议")
+    await page.wait_for_selector("h3:has-text('回应效果评分')")
+    assert await page.locator("figure svg rect").count() > 0  # the chart drew
+    proposed = page.locator("select[name=ground] option", has_text="（建议）")
+    assert await proposed.count() >= 1, await page.inner_text("body")
+    ground = await proposed.first.get_attribute("value")
+    name = (await proposed.first.inner_text()).removesuffix("（建议）")
+    await page.select_option("select[name=ground]", ground)
+    await page.select_option("select[name=decision]", "confirmed")
+    await page.fill("textarea[name=reason]", "核实属实")
+    async with page.expect_navigation():
+        await page.click("button:has-text('提交认定')")
+    row = page.locator("tr", has_text=name).filter(has_text="确认")
+    assert await row.count() == 1
+    assert "考核员李" in await row.inner_text()
+    if path := shoot(page, "evaluation.png"):
+        await page.screenshot(path=path, full_page=True)
+    # the incident's report prints from the same data, with the decision in it
+    await page.goto(f"{site}/incidents/1/report")
+    assert "核实属实" in await page.inner_text("body")

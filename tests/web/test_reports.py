@@ -19,11 +19,8 @@ from monitor.config import load_settings
 from monitor.store import Store
 from monitor.store.incidents import timeline_of
 from monitor.store.reports import claim_send, record_send
-from monitor.store.users import add_user
-from monitor.web.auth import hash_password
 from monitor.web.reports import usual_periods
 from tests.web.test_auth import sign_in
-from tests.web.test_browser import PASSWORD
 
 Client = Callable[..., Awaitable[TestClient]]
 
@@ -34,10 +31,6 @@ async def client_for(demo_db: tuple[str, datetime], tmp_path: Path, aiohttp_clie
     copy = tmp_path / "m.db"
     if not copy.exists():
         shutil.copy(url.removeprefix("sqlite:///"), copy)
-        store = Store(f"sqlite:///{copy}")
-        store.transaction(lambda c: add_user(c, "li", "考核员李", "evaluator",
-                                             hash_password(PASSWORD), now))
-        store.close()
     db = f"sqlite:///{copy}"
     app = build_app(load_settings(database=db), clock=SimClock(now), poll=False,
                     send_alerts=False)
