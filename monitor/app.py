@@ -100,7 +100,8 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         app.router.add_routes(action_routes(incidents, clock_))
         app.router.add_routes(Pages(store, incidents, roster, clock_).routes())
         app.router.add_routes(Browse(store, analyzer, sources, clock_).routes())
-        app.router.add_routes(ReportPages(store, roster, clock_).routes())
+        app.router.add_routes(ReportPages(store, context_for(roster, settings.profile_path),
+                                          clock_).routes())
         session = aiohttp.ClientSession()
         links = Links(lambda i: f"{public.rstrip('/')}/incidents/{i}",
                       lambda row, channel: ack_url(public, secret, clock_, row, channel))
@@ -121,7 +122,8 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         if send_alerts and reports.enabled:
             daily = DailyReports(store, reports.daily.at,
                                  daily_targets(reports, roster, channels, session, clock_),
-                                 clock_, context_for(roster), settings.web.public_url)
+                                 clock_, context_for(roster, settings.profile_path),
+                                 settings.web.public_url)
             tasks.append(asyncio.create_task(daily.run(), name="daily-report"))
         if poll:
             tasks.append(asyncio.create_task(poller.run(sources.sources), name="pollers"))

@@ -34,6 +34,7 @@ class Decision:
     reason: str
     by: str
     at: datetime
+    unit: str | None = None  # the unit held accountable, when the evaluator named one
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def decisions_of(events: list[TimelineEvent]) -> dict[str, Decision]:
             found[str(d["ground"])] = Decision(
                 str(d["ground"]), str(d["decision"]),
                 None if d.get("measure") is None else str(d["measure"]), str(d["reason"]),
-                e.actor, e.at)
+                e.actor, e.at, None if d.get("unit") is None else str(d["unit"]))
     return found
 
 
@@ -96,9 +97,11 @@ def record_evaluation(conn: Connection, assessment: Assessment, by: str,
 
 
 def decide(conn: Connection, assessment: Assessment, ground: str, decision: str,
-           measure: str | None, reason: str, by: str, now: datetime) -> TimelineEvent:
+           measure: str | None, reason: str, by: str, now: datetime,
+           unit: str | None = None) -> TimelineEvent:
     """Confirm a proposed finding (with its proposed measure unless another is given), change
-    it (a finding the rules did not propose may be added this way), or reject it."""
+    it (a finding the rules did not propose may be added this way), or reject it. ``unit``
+    names the unit held accountable when it is not the incident's own health authority."""
     if ground not in GROUNDS:
         raise MonitorError(f"unknown ground {ground!r}; one of {', '.join(GROUNDS)}")
     if decision not in DECISIONS:
@@ -120,7 +123,8 @@ def decide(conn: Connection, assessment: Assessment, ground: str, decision: str,
     finding = proposed.get(ground)
     event = TimelineEvent(assessment.incident.id, now, "finding_decided", by, {
         "ground": ground, "name": GROUNDS[ground], "decision": decision, "measure": measure,
-        "reason": reason.strip(), "proposed": finding is not None,
+        "reason": reason.strip(), "unit": (unit or "").strip() or None,
+        "proposed": finding is not None,
         "facts": list(finding.facts) if finding else [],
         "proposed_measure": assessment.proposal.measure})
     append_timeline(conn, [event])

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from monitor import cli_options
 from monitor.clock import WallClock
-from monitor.config import load_settings
+from monitor.config import Settings, load_settings
 from monitor.errors import MonitorError
 from monitor.evaluate.assess import DECISIONS, assess, decide, record_evaluation
 from monitor.evaluate.document import Document
@@ -52,8 +52,8 @@ def _day(text: str) -> date:
         raise MonitorError(f"not a date: {text!r} (e.g. 2026-03-02)") from None
 
 
-def context(now: datetime) -> Context:
-    return context_for(load_roster())(now)
+def context(settings: Settings, now: datetime) -> Context:
+    return context_for(load_roster(settings.roster_path), settings.profile_path)(now)
 
 
 _with_store = cli_options.with_store
@@ -121,7 +121,7 @@ def evaluate_command(incident_id: int, config: Path | None, db: str | None, at: 
         }, ensure_ascii=False, default=str))
         return
     doc = Document("", "")
-    incident_sections(doc, a, context(now), full=False)
+    incident_sections(doc, a, context(settings, now), full=False)
     click.echo(f"#{incident_id} {a.incident.title}")
     click.echo(to_markdown(doc).strip())
 
@@ -133,19 +133,22 @@ def evaluate_command(incident_id: int, config: Path | None, db: str | None, at: 
 @click.option("--reason", required=True, help="Why, in words the unit will read.")
 @click.option("--measure", type=click.Choice(list(MEASURES)),
               help="The measure; confirmed takes the proposed one without it.")
+@click.option("--unit", help="The unit held accountable, when not the incident's own health "
+                             "authority.")
 @click.option("--by", required=True, envvar="MONITOR_USER",
               help="The evaluator; default $MONITOR_USER.")
 @_config
 @_db
 def decide_command(incident_id: int, ground: str, decision: str, reason: str,
-                   measure: str | None, by: str, config: Path | None, db: str | None) -> None:
+                   measure: str | None, unit: str | None, by: str, config: Path | None,
+                   db: str | None) -> None:
     """Confirm, change or reject one accountability finding, with a reason."""
     settings = load_settings(config, database=db)
     now = WallClock().now()
 
     def run(conn: Connection) -> Any:
         return decide(conn, assess(conn, incident_id, now, load_rules()), ground, decision,
-                      measure, reason, by, now)
+                      measure, reason, by, now, unit)
 
     event = _with_store(settings, run)
     click.echo(f"#{incident_id} {event.data['name']}: {decision}"
@@ -163,7 +166,7 @@ def incident_command(incident_id: int, fmt: str, output: Path | None, config: Pa
                      db: str | None, at: str | None) -> None:
     """The incident report (专报)."""
     settings = load_settings(config, database=db)
-    ctx = context(_when(at))
+    ctx = context(settings, _when(at))
     _write(_with_store(settings, lambda c: incident_report(c, incident_id, ctx)), fmt, output)
 
 
@@ -179,7 +182,7 @@ def period_command(start: str, end: str, fmt: str, output: Path | None, config: 
                    db: str | None, at: str | None) -> None:
     """日报, 周报, 月报 or 季报 (named by the dates), or a report over any span."""
     settings = load_settings(config, database=db)
-    ctx = context(_when(at))
+    ctx = context(settings, _when(at))
     first, last = _day(start), _day(end)
     if last < first:
         raise MonitorError(f"--to {last} is before --from {first}")

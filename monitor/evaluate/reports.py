@@ -5,21 +5,23 @@ from feeds and people is de-identified on the way in."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from sqlalchemy import Connection
 
 from monitor import charts
-from monitor.analyze.lexicon import load_taxonomy
+from monitor.analyze.lexicon import Profile, load_profile, load_taxonomy
 from monitor.clock import SHANGHAI, local_minute
+from monitor.config import PROJECT_DIR
 from monitor.evaluate.assess import DECISIONS, Assessment, assess
 from monitor.evaluate.document import Chart, Document, Heading, Para, Table
 from monitor.evaluate.evaluation import DeadlineResult, Evaluation
 from monitor.evaluate.findings import GROUNDS, MEASURES, AccountabilityRules, load_rules
 from monitor.evaluate.masking import mask
-from monitor.records import IncidentStatus, TimelineEvent
+from monitor.records import Incident, IncidentStatus, TimelineEvent
 from monitor.response.roster import Roster
 from monitor.store.incidents import list_incidents
 from monitor.wording import EVENTS, LEVELS, MILESTONES, STATUS
@@ -35,6 +37,7 @@ PART_NAMES = {"deadlines_on_time": ("按时完成时限", 40), "volume_declined"
 TOP = 5  # incidents told in full in a period report
 SAMPLE_ITEMS = 10
 MASKED_NOTE = "本报告涉及的个人信息已作去标识化处理。"
+PROFILE_PATH = PROJECT_DIR / "profile.yaml"
 
 
 @dataclass(frozen=True)
@@ -44,16 +47,33 @@ class Context:
     rules: AccountabilityRules
     topics: dict[str, str]  # key → Chinese name
     public_names: Collection[str] = ()  # staff and spokespeople, never masked
+    units: Mapping[str | None, str] = field(default_factory=dict)  # region → health authority
 
     def mask(self, text: object) -> str:
         return mask(str(text), self.public_names)
 
+    def unit_of(self, incident: Incident) -> str:
+        """The unit answerable for an incident: its county's health authority, else the
+        city's."""
+        return self.units.get(incident.region) or self.units.get(None) or "—"
 
-def context_for(roster: Roster) -> Callable[[datetime], Context]:
+
+def responsible_units(profile: Profile) -> dict[str | None, str]:
+    """The first health authority of each district or county, and of the city (key None)."""
+    found: dict[str | None, str] = {}
+    for place in profile.places:
+        if place.kind == "health_authority":
+            found.setdefault(place.region, place.name)
+    return found
+
+
+def context_for(roster: Roster, profile_path: Path = PROFILE_PATH
+                ) -> Callable[[datetime], Context]:
     """Reports at a given time; staff on the roster are named as who acted, not masked."""
     rules, topics = load_rules(), {t.key: t.name for t in load_taxonomy()}
     names = frozenset(p.name for p in roster.people)
-    return lambda now: Context(now, rules, topics, names)
+    units = responsible_units(load_profile(profile_path))
+    return lambda now: Context(now, rules, topics, names, units)
 
 
 def _level(code: str | None) -> str:
@@ -196,9 +216,15 @@ def _findings(doc: Document, a: Assessment, ctx: Context, number: str) -> None:
             f"{DECISIONS[decided.decision]}：{MEASURES.get(decided.measure or '', '不予问责')}"
             f"（{decided.by}，{local_minute(decided.at)}；{ctx.mask(decided.reason)}）")
         proposed = MEASURES[a.proposal.measure] if ground in facts and a.proposal.measure else "—"
-        rows.append((GROUNDS[ground], facts.get(ground, "评估人员补充"), proposed, verdict))
-    doc.add(Table(("情形", "事实", "建议措施", "评估意见"), rows,
+        rows.append((GROUNDS[ground], facts.get(ground, "评估人员补充"), _unit(a, ground, ctx),
+                     proposed, verdict))
+    doc.add(Table(("情形", "事实", "责任单位", "建议措施", "评估意见"), rows,
                   caption=f"建议依据：{a.proposal.why}。建议须经评估人员认定后生效。"))
+
+
+def _unit(a: Assessment, ground: str, ctx: Context) -> str:
+    decided = a.decisions.get(ground)
+    return decided.unit if decided is not None and decided.unit else ctx.unit_of(a.incident)
 
 
 def incident_report(conn: Connection, incident_id: int, ctx: Context) -> Document:
@@ -283,6 +309,7 @@ def period_document(assessments: list[Assessment], start: date, end: date,
              STATUS.get(a.incident.status.value, ""), f"{a.evaluation.score:g}",
              MEASURES.get(a.proposal.measure or "", "—"),
              _settled(a)) for a in assessments]))
+        doc.add(_by_unit(assessments, ctx))
     else:
         doc.add(Para("无。", muted=True))
     doc.add(Heading("四、重点事件"))
@@ -317,6 +344,27 @@ def period_summary(assessments: list[Assessment], start: date, end: date,
     lines += [f"重点：#{a.incident.id} {ctx.mask(a.incident.title)}（{a.incident.items}条）"
               for a in _top(assessments)[:3]]
     return lines
+
+
+def _by_unit(assessments: list[Assessment], ctx: Context) -> Table:
+    """For 考核 by unit: each unit's incidents, its on-time rate, and the measures decided
+    against it (a decision may name another unit than the incident's own)."""
+    rows: dict[str, list[int]] = {}  # incidents, due, on time, 通报批评, 约谈整改, waiting
+    for a in assessments:
+        own = rows.setdefault(ctx.unit_of(a.incident), [0] * 6)
+        own[0] += 1
+        due = [d for d in a.evaluation.deadlines if not d.pending]
+        own[1] += len(due)
+        own[2] += sum(d.on_time for d in due)
+        own[5] += len(a.open_grounds)
+        for ground, decided in a.decisions.items():
+            if decided.measure is not None:
+                rows.setdefault(_unit(a, ground, ctx), [0] * 6)[
+                    3 if decided.measure == "criticism" else 4] += 1
+    return Table(("责任单位", "事件数", "按时率", "通报批评", "约谈整改", "待认定"), [
+        (unit, str(n[0]), f"{n[2] / n[1]:.0%}（{n[2]}/{n[1]}）" if n[1] else "—",
+         str(n[3]), str(n[4]), str(n[5])) for unit, n in sorted(rows.items())],
+        caption="通报批评、约谈整改为评估人员已认定的问责情形数")
 
 
 def _settled(a: Assessment) -> str:

@@ -4,7 +4,8 @@ the period reports in every format, and quick links to the usual periods."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -18,12 +19,11 @@ from monitor.evaluate.document import Document
 from monitor.evaluate.findings import GROUNDS, MEASURES
 from monitor.evaluate.formats import FORMATS, html_blocks, to_docx, to_html, to_markdown
 from monitor.evaluate.reports import (
-    context_for,
+    Context,
     incident_report,
     incident_sections,
     period_report,
 )
-from monitor.response.roster import Roster
 from monitor.store import Store
 from monitor.store.reports import ReportSend, recent_sends
 from monitor.web.auth import CSRF, signed_user
@@ -51,9 +51,9 @@ def usual_periods(today: date) -> list[tuple[str, date, date]]:
 
 
 class ReportPages:
-    def __init__(self, store: Store, roster: Roster, clock: Clock) -> None:
-        self.store, self.clock = store, clock
-        self.context = context_for(roster)
+    def __init__(self, store: Store, context: Callable[[datetime], Context],
+                 clock: Clock) -> None:
+        self.store, self.context, self.clock = store, context, clock
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/reports", self.index), web.get("/reports/period", self.period),
@@ -158,14 +158,15 @@ class ReportPages:
         parts = [(f"<p><a href=/incidents/{incident_id}>返回事件</a> · 专报："
                  f"{self._formats(f'/incidents/{incident_id}/report')}</p>"), html_blocks(doc)]
         if user.role in DECIDERS:
-            parts.append(self._decision_form(incident_id, a, request[CSRF]))
+            parts.append(self._decision_form(incident_id, a, ctx.unit_of(a.incident),
+                                             request[CSRF]))
         else:
             parts.append("<p class=muted>问责建议由考核人员认定。</p>")
         return html_page(f"#{incident_id} 回应效果评估", "".join(parts), user, request[CSRF],
                          ctx.now)
 
     @staticmethod
-    def _decision_form(incident_id: int, a: Any, csrf: str) -> str:
+    def _decision_form(incident_id: int, a: Any, unit: str, csrf: str) -> str:
         token = f"<input type=hidden name=csrf value='{escape(csrf)}'>"
         proposed = [f.ground for f in a.proposal.findings]
         grounds = "".join(f"<option value={g}>{name}{'（建议）' if g in proposed else ''}"
@@ -175,7 +176,8 @@ class ReportPages:
             f"<option value={m}>{name}</option>" for m, name in MEASURES.items())
         return (f"<h3>认定问责建议</h3><form method=post action=/incidents/{incident_id}/evaluation>"
                 f"{token}<select name=ground>{grounds}</select> <select name=decision>{decisions}"
-                f"</select> <select name=measure>{measures}</select><br><textarea name=reason "
+                f"</select> <select name=measure>{measures}</select> <input name=unit "
+                f"placeholder='责任单位（默认：{escape(unit)}）'><br><textarea name=reason "
                 "required rows=2 cols=60 placeholder='理由（必填）'></textarea><br>"
                 "<button type=submit>提交认定</button></form>"
                 f"<form method=post action=/incidents/{incident_id}/evaluation>{token}"
@@ -197,7 +199,7 @@ class ReportPages:
             else:
                 decide(conn, a, str(form.get("ground", "")), decision,
                        str(form.get("measure", "")) or None, str(form.get("reason", "")),
-                       user.display_name, ctx.now)
+                       user.display_name, ctx.now, str(form.get("unit", "")) or None)
 
         try:
             await self.store.run(write)

@@ -15,19 +15,28 @@ import docx
 import pytest
 from pypdf import PdfReader
 
-from monitor.analyze.lexicon import load_taxonomy
+from monitor.analyze.lexicon import load_profile, load_taxonomy
+from monitor.evaluate.assess import assess, decide
 from monitor.evaluate.document import Chart, Document, Table
 from monitor.evaluate.findings import AccountabilityRules
 from monitor.evaluate.formats import to_docx, to_html, to_markdown
 from monitor.evaluate.pdf import html_to_pdf
-from monitor.evaluate.reports import Context, incident_report, period_name, period_report
+from monitor.evaluate.reports import (
+    PROFILE_PATH,
+    Context,
+    incident_report,
+    period_name,
+    period_report,
+    responsible_units,
+)
 from tests.evaluate.conftest import FIRST, OPENED, Replayed, dispute
 from tests.incidents.conftest import DISPUTE, START, action, item
 from tests.test_cli import monitor
 
 NOW = START + timedelta(hours=27)
 PHONE, NAME = "13812345678", "张建国"
-CTX = Context(NOW, AccountabilityRules(), {t.key: t.name for t in load_taxonomy()}, {"值班员甲"})
+CTX = Context(NOW, AccountabilityRules(), {t.key: t.name for t in load_taxonomy()}, {"值班员甲"},
+              responsible_units(load_profile(PROFILE_PATH)))
 
 
 def scenario() -> list[dict[str, object]]:
@@ -62,7 +71,8 @@ async def test_the_incident_report_says_the_same_in_every_format(replayed: Repla
     findings = next(t for t in doc.tables() if t.headers[0] == "情形")
     assert [row[0] for row in findings.rows] == ["报告不及时", "处置不得力"]
     assert findings.rows[1][1] == "首次权威发布（3小时目标）晚60分钟；新闻发布会（24小时内）未完成"
-    assert findings.rows[0][3] == "待评估人员认定"
+    assert findings.rows[0][2] == "凤庆县卫生健康局"  # the county's own health authority
+    assert findings.rows[0][4] == "待评估人员认定"
     assert any(isinstance(b, Chart) for b in doc.blocks)
 
     html, md = to_html(doc), to_markdown(doc)
@@ -101,6 +111,19 @@ async def test_period_reports_count_and_rate(replayed: Replayed) -> None:
     evaluations = tables[("事件", "等级", "状态", "得分", "建议措施", "认定")]
     assert evaluations.rows[0][4] == "约谈整改"
     assert evaluations.rows[0][5] == "待认定2项"
+    units = tables[("责任单位", "事件数", "按时率", "通报批评", "约谈整改", "待认定")]
+    assert units.rows == [("凤庆县卫生健康局", "1", "25%（1/4）", "0", "0", "2")]
+    # decided: one upheld against the county, one moved to the hospital
+    a = store.transaction(lambda c: assess(c, 1, NOW, CTX.rules))
+    store.transaction(lambda c: decide(c, a, "late_report", "confirmed", None, "未上报",
+                                       "考核员甲", NOW))
+    store.transaction(lambda c: decide(c, a, "poor_handling", "changed", "criticism",
+                                       "医院未及时配合发布", "考核员甲", NOW,
+                                       unit="凤庆县人民医院"))
+    doc = store.transaction(lambda c: period_report(c, day, day, CTX))
+    units = next(t for t in doc.tables() if t.headers[0] == "责任单位")
+    assert units.rows == [("凤庆县人民医院", "0", "—", "1", "0", "0"),
+                          ("凤庆县卫生健康局", "1", "25%（1/4）", "0", "1", "0")]
     # the day after holds nothing
     empty = store.transaction(lambda c: period_report(c, day + timedelta(days=1),
                                                       day + timedelta(days=1), CTX))
