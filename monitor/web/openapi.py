@@ -6,6 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
+from monitor.evaluate.assess import DECISIONS
+from monitor.evaluate.findings import GROUNDS, MEASURES
+from monitor.evaluate.formats import FORMATS
 from monitor.incidents.engine import ACTIONS, MILESTONE_KINDS
 
 _JSON = {"application/json": {"schema": {"type": "object"}}}
@@ -29,6 +32,15 @@ def _form(summary: str, fields: dict[str, Any]) -> dict[str, Any]:
         "responses": {"303": {"description": "done; see the Location"},
                       "403": {"description": "not allowed, or no CSRF token"},
                       "409": {"description": "the action does not apply"}}}}
+
+
+_REPORT_FORMAT = {"name": "format", "in": "query", "schema": {"enum": list(FORMATS),
+                                                             "default": "html"}}
+_REPORT_RESPONSES = {
+    "200": {"description": "the report; other than HTML, as an attachment", "content": {
+        "text/html": {}, "text/markdown": {}, "application/pdf": {},
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}}},
+    "403": {"description": "not a leader, evaluator or admin"}}
 
 
 DOCUMENT: dict[str, Any] = {
@@ -64,6 +76,28 @@ DOCUMENT: dict[str, Any] = {
         "/incidents/{id}/split": _form("Move chosen items into a new incident (duty officers)",
                                        {"item": {"type": "array",
                                                  "items": {"type": "integer"}}}),
+        "/incidents/{id}/evaluation": _form(
+            "An evaluator's decision on one finding, or `decision=record` to put the "
+            "evaluation on the timeline (evaluators)",
+            {"ground": {"enum": list(GROUNDS)}, "decision": {"enum": [*DECISIONS, "record"]},
+             "measure": {"enum": list(MEASURES)}, "reason": {"type": "string"},
+             "unit": {"type": "string"}}),
+        "/incidents/{id}/report": {"get": {
+            "summary": "The incident report (专报) in a format (leaders, evaluators, admins)",
+            "security": _SESSION,
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}, _REPORT_FORMAT],
+            "responses": _REPORT_RESPONSES}},
+        "/reports/period": {"get": {
+            "summary": "The report of the days from `from` to `to`, inclusive (日报, 周报, "
+                       "月报, 季报 by the dates; leaders, evaluators, admins)",
+            "security": _SESSION,
+            "parameters": [{"name": "from", "in": "query", "required": True,
+                            "schema": {"type": "string", "format": "date"}},
+                           {"name": "to", "in": "query", "required": True,
+                            "schema": {"type": "string", "format": "date"}}, _REPORT_FORMAT],
+            "responses": {**_REPORT_RESPONSES,
+                          "400": {"description": "dates missing, reversed or over 400 days"}}}},
         "/api/incidents/{id}": {"get": {
             "summary": "One incident with its deadlines and timeline", "security": _SESSION,
             "parameters": [{"name": "id", "in": "path", "required": True,

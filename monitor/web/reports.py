@@ -4,6 +4,7 @@ the period reports in every format, and quick links to the usual periods."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from html import escape
@@ -74,8 +75,8 @@ class ReportPages:
             return web.Response(text=to_html(doc), content_type="text/html", charset="utf-8")
         if fmt == "md":
             body = to_markdown(doc).encode()
-        elif fmt == "docx":
-            body = to_docx(doc)
+        elif fmt == "docx":  # charts are drawn in Python: off the event loop
+            body = await asyncio.to_thread(to_docx, doc)
         else:
             from monitor.evaluate.pdf import html_to_pdf
             try:

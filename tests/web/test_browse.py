@@ -97,3 +97,5 @@ async def test_the_openapi_document_describes_every_json_route(
               and r.resource.canonical != "/api/openapi.json"}
     assert served <= set(document["paths"])
     assert "/api/incidents/{id}/actions" in document["paths"]
+    assert {"/reports/period", "/incidents/{id}/report", "/incidents/{id}/evaluation"} <= set(
+        document["paths"])
