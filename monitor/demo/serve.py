@@ -106,7 +106,8 @@ def demo_app(settings: Settings, speed: float) -> web.Application:
         await runner_inner.setup()
         await web.TCPSite(runner_inner, settings.web.host, settings.web.port).start()
         if password is not None:
-            log.info("demo: sign in at http://%s:%d/login as 'demo' (a duty officer) with "
+            log.info("demo: sign in at http://%s:%d/login as 'demo' (a duty officer) or "
+                     "'demo-eval' (an evaluator, who also sees the evaluations and reports) with "
                      "password %s", settings.web.host, settings.web.port, password)
         log.info("demo: %d items from %d sources and %d actions over %s → %s, %gx speed; "
                  "incidents at http://%s:%d/api/incidents", sum(map(len, scenario.items.values())),
@@ -149,16 +150,21 @@ def _media(name: str) -> Media:
     return Media.LOCAL
 
 
+DEMO_USERS = (("demo", "演示值班员", "duty_officer"), ("demo-eval", "演示考核员", "evaluator"))
+
+
 def _demo_user(database_url: str) -> str | None:
-    """A duty officer to sign in as; its password, or None when the user exists already."""
+    """A duty officer and an evaluator (who reads the evaluations and reports) to sign in as,
+    with one password; the password, or None when the users exist already."""
     store = Store(database_url)
     try:
         if store.transaction(lambda c: user_by_name(c, "demo")) is not None:
             return None
         password = os.environ.get("MONITOR_DEMO_PASSWORD") or secrets.token_urlsafe(9)
         hashed = hash_password(password)
-        store.transaction(lambda c: add_user(c, "demo", "演示值班员", "duty_officer", hashed,
-                                             datetime.now(UTC)))
+        for name, shown, role in DEMO_USERS:
+            store.transaction(lambda c, n=name, d=shown, r=role: add_user(
+                c, n, d, r, hashed, datetime.now(UTC)))
         return password
     finally:
         store.close()

@@ -19,7 +19,7 @@ async def test_demo_opens_an_incident_live_and_stops_cleanly() -> None:
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "MONITOR_DEMO_PASSWORD": "demo-password-1"})
     incidents: list[dict[str, object]] = []
-    signed_in, board = 0, ""
+    signed_in, board, reports = 0, "", ""
     base = f"http://127.0.0.1:{port}"
     try:
         # cookies of an IP-address host are kept only by an "unsafe" jar
@@ -40,6 +40,15 @@ async def test_demo_opens_an_incident_live_and_stops_cleanly() -> None:
                 except aiohttp.ClientConnectionError:
                     pass
                 await asyncio.sleep(0.1)
+        # the demo's evaluator reads the first incident's evaluation
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            page = await (await session.get(f"{base}/login")).text()
+            token = page.split("name=csrf value='")[1].split("'")[0]
+            await session.post(f"{base}/login", data={"csrf": token, "name": "demo-eval",
+                                                     "password": "demo-password-1"})
+            if incidents:
+                async with session.get(f"{base}/incidents/1/evaluation") as resp:
+                    reports = await resp.text()
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -55,5 +64,6 @@ async def test_demo_opens_an_incident_live_and_stops_cleanly() -> None:
     assert "work_safety" in first["topics"]  # the site collapse comes first in the scenario
     assert "incident #1 opened" in err.decode()
     assert "as 'demo'" in err.decode()
+    assert "回应效果评分" in reports
     assert signed_in == 200
     assert "事件看板" in board
