@@ -162,9 +162,8 @@ def _demo_user(database_url: str) -> str | None:
             return None
         password = os.environ.get("MONITOR_DEMO_PASSWORD") or secrets.token_urlsafe(9)
         hashed = hash_password(password)
-        for name, shown, role in DEMO_USERS:
-            store.transaction(lambda c, n=name, d=shown, r=role: add_user(
-                c, n, d, r, hashed, datetime.now(UTC)))
+        store.transaction(lambda c: [add_user(c, name, shown, role, hashed, datetime.now(UTC))
+                                     for name, shown, role in DEMO_USERS])
         return password
     finally:
         store.close()

@@ -15,7 +15,7 @@ import click
 from sqlalchemy import Connection
 
 from monitor import cli_options
-from monitor.clock import WallClock
+from monitor.clock import SHANGHAI, WallClock
 from monitor.config import Settings, load_settings
 from monitor.errors import MonitorError
 from monitor.evaluate.assess import DECISIONS, assess, decide, record_evaluation
@@ -23,11 +23,13 @@ from monitor.evaluate.document import Document
 from monitor.evaluate.findings import GROUNDS, MEASURES, load_rules
 from monitor.evaluate.formats import FORMATS, to_docx, to_html, to_markdown
 from monitor.evaluate.reports import (
+    LAST,
     Context,
     context_for,
     incident_report,
     incident_sections,
     period_report,
+    usual_periods,
 )
 from monitor.response.roster import load_roster
 
@@ -171,19 +173,31 @@ def incident_command(incident_id: int, fmt: str, output: Path | None, config: Pa
 
 
 @report.command("period")
-@click.option("--from", "start", required=True, help="First day, e.g. 2026-03-02.")
-@click.option("--to", "end", required=True, help="Last day, inclusive.")
+@click.option("--from", "start", help="First day, e.g. 2026-03-02.")
+@click.option("--to", "end", help="Last day, inclusive.")
+@click.option("--last", "last_period", type=click.Choice(list(LAST)),
+              help="Instead of the dates: yesterday, last week (Monday to Sunday), last month "
+                   "or last quarter, as of --at.")
 @_format
 @_output
 @_config
 @_db
 @_at
-def period_command(start: str, end: str, fmt: str, output: Path | None, config: Path | None,
-                   db: str | None, at: str | None) -> None:
+def period_command(start: str | None, end: str | None, last_period: str | None, fmt: str,
+                   output: Path | None, config: Path | None, db: str | None,
+                   at: str | None) -> None:
     """日报, 周报, 月报 or 季报 (named by the dates), or a report over any span."""
     settings = load_settings(config, database=db)
     ctx = context(settings, _when(at))
-    first, last = _day(start), _day(end)
+    if last_period is not None:
+        if start or end:
+            raise MonitorError("give either --last or --from and --to, not both")
+        _, first, last = usual_periods(ctx.now.astimezone(SHANGHAI).date())[LAST[last_period]]
+    elif start and end:
+        first, last = _day(start), _day(end)
+    else:
+        raise MonitorError("give --from and --to (e.g. --from 2026-03-02 --to 2026-03-08), or "
+                           "--last day|week|month|quarter")
     if last < first:
         raise MonitorError(f"--to {last} is before --from {first}")
 

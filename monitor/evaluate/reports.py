@@ -253,6 +253,22 @@ def period_name(start: date, end: date) -> str:
     return "报告"
 
 
+def usual_periods(today: date) -> list[tuple[str, date, date]]:
+    """Yesterday, last week (Monday to Sunday), last month and last quarter."""
+    yesterday = today - timedelta(days=1)
+    monday = today - timedelta(days=today.weekday() + 7)
+    month_end = today.replace(day=1) - timedelta(days=1)
+    quarter_first = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    last_quarter_end = quarter_first - timedelta(days=1)
+    last_quarter_first = date(last_quarter_end.year, (last_quarter_end.month - 1) // 3 * 3 + 1, 1)
+    return [("昨日日报", yesterday, yesterday), ("上周周报", monday, monday + timedelta(days=6)),
+            ("上月月报", month_end.replace(day=1), month_end),
+            ("上季度季报", last_quarter_first, last_quarter_end)]
+
+
+LAST = {"day": 0, "week": 1, "month": 2, "quarter": 3}  # `--last` → usual_periods index
+
+
 def local_span(start: date, end: date) -> tuple[datetime, datetime]:
     """From the first day's midnight to the midnight after the last, in Beijing time."""
     return (datetime.combine(start, time(), SHANGHAI),

@@ -24,6 +24,7 @@ from monitor.evaluate.reports import (
     incident_report,
     incident_sections,
     period_report,
+    usual_periods,
 )
 from monitor.store import Store
 from monitor.store.reports import ReportSend, recent_sends
@@ -36,19 +37,6 @@ TYPES = {"md": "text/markdown; charset=utf-8",
          "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          "pdf": "application/pdf"}
 FORMAT_NAMES = {"html": "网页", "md": "Markdown", "docx": "Word", "pdf": "PDF"}
-
-
-def usual_periods(today: date) -> list[tuple[str, date, date]]:
-    """Yesterday, last week (Monday to Sunday), last month and last quarter."""
-    yesterday = today - timedelta(days=1)
-    monday = today - timedelta(days=today.weekday() + 7)
-    month_end = today.replace(day=1) - timedelta(days=1)
-    quarter_first = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
-    last_quarter_end = quarter_first - timedelta(days=1)
-    last_quarter_first = date(last_quarter_end.year, (last_quarter_end.month - 1) // 3 * 3 + 1, 1)
-    return [("昨日日报", yesterday, yesterday), ("上周周报", monday, monday + timedelta(days=6)),
-            ("上月月报", month_end.replace(day=1), month_end),
-            ("上季度季报", last_quarter_first, last_quarter_end)]
 
 
 class ReportPages:

@@ -187,6 +187,13 @@ async def test_report_commands(replayed: Replayed, tmp_path: Path) -> None:
                                   str(START.date()), "--format", "md", "--db", db, "--at", at)
     assert code == 0, err
     assert md.startswith("# 卫生健康舆情日报")
+    code, yesterday, err = await monitor("report", "period", "--last", "day", "--format", "md",
+                                         "--db", db, "--at", at)
+    assert code == 0, err
+    assert yesterday == md  # NOW is the day after the dispute
+    code, _, err = await monitor("report", "period", "--db", db)
+    assert code != 0
+    assert "--last day|week|month|quarter" in err
     code, _, err = await monitor("report", "decide", "1", "late_report", "confirmed",
                                  "--reason", "未按时上报", "--by", "考核员甲", "--db", db)
     assert code == 0, err

@@ -16,10 +16,10 @@ from aiohttp.test_utils import TestClient
 from monitor.app import build_app
 from monitor.clock import SimClock
 from monitor.config import load_settings
+from monitor.evaluate.reports import usual_periods
 from monitor.store import Store
 from monitor.store.incidents import timeline_of
 from monitor.store.reports import claim_send, record_send
-from monitor.web.reports import usual_periods
 from tests.web.test_auth import sign_in
 
 Client = Callable[..., Awaitable[TestClient]]
