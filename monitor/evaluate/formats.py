@@ -21,7 +21,8 @@ td,th{border:1px solid #bbb;padding:.25rem .4rem;text-align:left;vertical-align:
 th{background:#f2f2f2}caption{caption-side:bottom;text-align:left;color:#666;font-size:.85rem}
 .muted{color:#777}figure{margin:.5rem 0}figcaption{color:#666;font-size:.85rem}
 @page{size:A4;margin:15mm}@media print{body{max-width:none;margin:0;padding:0}
-h2,h3{break-after:avoid}tr,figure{break-inside:avoid}}"""
+h2,h3{break-after:avoid}tr,figure{break-inside:avoid}}
+@media screen and (max-width:640px){body{padding:0 .5rem}table{display:block;overflow-x:auto}}"""
 
 
 def to_html(doc: Document) -> str:
