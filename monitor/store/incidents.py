@@ -270,3 +270,14 @@ def reflares_of(conn: Connection, incident_id: int) -> list[int]:
     """Incidents opened as this one flaring up again (次生舆情)."""
     query = select(incidents.c.id).where(incidents.c.parent_id == incident_id)
     return [int(i) for i in conn.execute(query).scalars()]
+
+
+def awaiting_evaluation(conn: Connection, since: datetime, limit: int = 50) -> list[int]:
+    """Incidents closed since ``since`` whose evaluation nobody has recorded yet, newest
+    first: an evaluator's worklist."""
+    evaluated = select(timeline.c.incident_id).where(timeline.c.type == "evaluated")
+    query = (select(incidents.c.id)
+             .where(incidents.c.status == IncidentStatus.CLOSED.value,
+                    incidents.c.updated_at >= since, incidents.c.id.not_in(evaluated))
+             .order_by(incidents.c.updated_at.desc()).limit(limit))
+    return [int(i) for i in conn.execute(query).scalars()]

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from monitor.clock import SHANGHAI, Clock, local_minute
 from monitor.errors import MonitorError
-from monitor.evaluate.assess import DECISIONS, assess, decide, record_evaluation
+from monitor.evaluate.assess import DECISIONS, Assessment, assess, decide, record_evaluation
 from monitor.evaluate.document import Document
 from monitor.evaluate.findings import GROUNDS, MEASURES
 from monitor.evaluate.formats import FORMATS, html_blocks, to_docx, to_html, to_markdown
@@ -27,6 +27,7 @@ from monitor.evaluate.reports import (
     usual_periods,
 )
 from monitor.store import Store
+from monitor.store.incidents import awaiting_evaluation
 from monitor.store.reports import ReportSend, recent_sends
 from monitor.web.auth import CSRF, signed_user
 from monitor.web.pages import REPORT_READERS as READERS
@@ -37,6 +38,7 @@ TYPES = {"md": "text/markdown; charset=utf-8",
          "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          "pdf": "application/pdf"}
 FORMAT_NAMES = {"html": "网页", "md": "Markdown", "docx": "Word", "pdf": "PDF"}
+WORKLIST_DAYS = timedelta(days=30)
 
 
 class ReportPages:
@@ -85,11 +87,13 @@ class ReportPages:
         user = self._reader(request)
         today = self.clock.now().astimezone(SHANGHAI).date()
         sends = await self.store.run(lambda c: recent_sends(c, "daily"))
+        worklist = await self.store.run(self._worklist)
         rows = "".join(
             f"<tr><td>{name}</td><td>{start}至{end}</td><td>"
             f"{self._formats(f'/reports/period?from={start}&to={end}')}</td></tr>"
             for name, start, end in usual_periods(today))
-        body = (f"<table><tr><th>报告</th><th>期间</th><th>格式</th></tr>{rows}</table>"
+        body = (_worklist_table(worklist)
+                + f"<h3>定期报告</h3><table><tr><th>报告</th><th>期间</th><th>格式</th></tr>{rows}</table>"
                 "<h3>自定义期间</h3><form method=get action=/reports/period>"
                 f"<label>起 <input type=date name=from required value='{today - timedelta(days=7)}'>"
                 f"</label> <label>止 <input type=date name=to required value='{today}'></label> "
@@ -99,6 +103,11 @@ class ReportPages:
                 "<p class=muted>事件专报与回应效果评估见各事件页面。报告中的个人信息已去标识化。</p>"
                 + _sends_table(sends))
         return html_page("评估与报告", body, user, request[CSRF], self.clock.now())
+
+    def _worklist(self, conn: Connection) -> list[Assessment]:
+        ctx = self.context(self.clock.now())
+        ids = awaiting_evaluation(conn, ctx.now - WORKLIST_DAYS)
+        return [assess(conn, i, ctx.now, ctx.rules) for i in ids]
 
     async def period(self, request: web.Request) -> web.Response:
         self._reader(request)
@@ -211,3 +220,17 @@ def _sends_table(sends: list[ReportSend]) -> str:
         for s in sends)
     return ("<h3>日报发送记录</h3><table><tr><th>日期</th><th>发送对象</th><th>状态</th>"
             f"<th>尝试次数</th><th>发送时间</th><th>错误</th></tr>{rows}</table>")
+
+
+def _worklist_table(assessments: list[Assessment]) -> str:
+    """Closed incidents waiting for their post-event evaluation."""
+    if not assessments:
+        return ("<h3>待评估事件</h3><p class=muted>近30天关闭的事件均已记录评估。</p>")
+    rows = "".join(
+        f"<tr><td><a href=/incidents/{a.incident.id}/evaluation>#{a.incident.id} "
+        f"{escape(a.incident.title)}</a></td><td>{local_minute(a.incident.updated_at)}</td>"
+        f"<td>{a.evaluation.score:g}</td><td>{MEASURES.get(a.proposal.measure or '', '—')}</td>"
+        f"<td>{len(a.open_grounds)}</td></tr>" for a in assessments)
+    return ("<h3>待评估事件</h3><table><tr><th>事件</th><th>关闭时间</th><th>效果评分</th>"
+            f"<th>建议措施</th><th>待认定</th></tr>{rows}</table>"
+            "<p class=muted>近30天关闭、尚未记录评估的事件；评估记入时间线后移出本表。</p>")

@@ -97,7 +97,14 @@ async def test_duty_officers_do_not_read_reports_leaders_do(
 
 async def test_an_evaluator_decides_with_a_reason(
         demo_db: tuple[str, datetime], tmp_path: Path, aiohttp_client: Client) -> None:
+    officer, token, _ = await client_for(demo_db, tmp_path, aiohttp_client, "zhang")
+    closed = await officer.post("/incidents/1/act", data={"csrf": token, "action": "close"},
+                                allow_redirects=False)
+    assert closed.status == 303
     client, csrf, db = await client_for(demo_db, tmp_path, aiohttp_client, "li")
+    # the closed site collapse waits for its evaluation
+    worklist = await (await client.get("/reports")).text()
+    assert "href=/incidents/1/evaluation>#1 " in worklist
     page = await (await client.get("/incidents/1/evaluation")).text()
     assert "提交认定" in page
     missing = await client.post("/incidents/1/evaluation", data={
@@ -111,6 +118,8 @@ async def test_an_evaluator_decides_with_a_reason(
     recorded = await client.post("/incidents/1/evaluation", data={
         "csrf": csrf, "decision": "record"}, allow_redirects=False)
     assert recorded.status == 303
+    worklist = await (await client.get("/reports")).text()
+    assert "href=/incidents/1/evaluation" not in worklist  # evaluated: off the list
     store = Store(db)
     try:
         events = store.transaction(lambda c: timeline_of(c, 1))
