@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from monitor.analyze.lexicon import load_profile, load_taxonomy
 from monitor.evaluate.assess import assess, decide
-from monitor.evaluate.document import Chart, Document, Table
+from monitor.evaluate.document import Chart, Document, Para, Table
 from monitor.evaluate.findings import AccountabilityRules
 from monitor.evaluate.formats import to_docx, to_html, to_markdown
 from monitor.evaluate.pdf import html_to_pdf
@@ -209,3 +209,13 @@ async def test_report_commands(replayed: Replayed, tmp_path: Path) -> None:
     assert "before" in err
     store.close()
     await asyncio.sleep(0)
+
+
+def test_control_characters_and_lone_surrogates_from_feeds_cost_nothing() -> None:
+    doc = Document("标题\x0b", "副标题").add(Para("正文\x00内容\ud800"),
+                                           Table(("标题",), [("信息\x08标题",)]))
+    text, tables = docx_text(to_docx(doc))
+    assert "正文内容" in text
+    assert tables == [[["标题"], ["信息标题"]]]
+    assert "正文内容" in to_html(doc).encode().decode()
+    assert to_markdown(doc).startswith("# 标题\n")
