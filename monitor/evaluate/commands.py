@@ -79,7 +79,11 @@ def _write(doc: Document, fmt: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(data.decode())
         return
-    output.write_bytes(data)
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise MonitorError(f"cannot write {output}: {exc.strerror}; check the folder exists "
+                           "and is writable") from None
     click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
 
 

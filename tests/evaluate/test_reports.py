@@ -203,6 +203,11 @@ async def test_report_commands(replayed: Replayed, tmp_path: Path) -> None:
     code, _, err = await monitor("report", "incident", "1", "--format", "docx", "--db", db)
     assert code != 0
     assert "-o FILE" in err
+    code, _, err = await monitor("report", "incident", "1", "--format", "md", "-o",
+                                 str(tmp_path / "missing" / "r.md"), "--db", db)
+    assert code != 0
+    assert "cannot write" in err
+    assert "Traceback" not in err
     code, _, err = await monitor("report", "period", "--from", "2026-03-05", "--to",
                                  "2026-03-01", "--db", db)
     assert code != 0
