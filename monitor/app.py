@@ -19,8 +19,9 @@ from monitor.collect.fetch import Fetcher
 from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, SourceList, load_sources
 from monitor.errors import ConfigError
-from monitor.evaluate.daily import DailyReports, daily_targets, load_reports
+from monitor.evaluate.daily import DailyReports, daily_targets
 from monitor.evaluate.reports import context_for
+from monitor.evaluate.schedule import load_reports
 from monitor.incidents import make_engine
 from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage

@@ -25,13 +25,9 @@ from monitor.app import build_app
 from monitor.clock import SHANGHAI, SimClock
 from monitor.config import load_settings
 from monitor.errors import ConfigError
-from monitor.evaluate.daily import (
-    MAX_ATTEMPTS,
-    DailyReports,
-    daily_targets,
-    load_reports,
-)
+from monitor.evaluate.daily import MAX_ATTEMPTS, DailyReports, daily_targets
 from monitor.evaluate.reports import context_for
+from monitor.evaluate.schedule import load_reports
 from monitor.notify.settings import ChannelsFile, Email, WeCom, load_channels
 from monitor.response.roster import load_roster
 from monitor.store import Store
