@@ -71,6 +71,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         raise ConfigError(f"{settings.routing_path}: the rules name channels that "
                           f"{settings.channels_path} does not have: {', '.join(unknown)}")
     reports = load_reports(settings.reports_path, roster, channels)
+    report_context = context_for(roster, settings.profile_path)
     public = settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"
     secret = ack_secret()
     if send_alerts and secret is None:
@@ -101,8 +102,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         app.router.add_routes(action_routes(incidents, clock_))
         app.router.add_routes(Pages(store, incidents, roster, clock_).routes())
         app.router.add_routes(Browse(store, analyzer, sources, clock_).routes())
-        app.router.add_routes(ReportPages(store, context_for(roster, settings.profile_path),
-                                          clock_).routes())
+        app.router.add_routes(ReportPages(store, report_context, clock_).routes())
         session = aiohttp.ClientSession()
         links = Links(lambda i: f"{public.rstrip('/')}/incidents/{i}",
                       lambda row, channel: ack_url(public, secret, clock_, row, channel))
@@ -123,7 +123,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         if send_alerts and reports.enabled:
             daily = DailyReports(store, reports.daily.at,
                                  daily_targets(reports, roster, channels, session, clock_),
-                                 clock_, context_for(roster, settings.profile_path),
+                                 clock_, report_context,
                                  settings.web.public_url)
             tasks.append(asyncio.create_task(daily.run(), name="daily-report"))
         if poll:

@@ -11,6 +11,8 @@ from html import escape
 from typing import Any
 
 from monitor.clock import local_minute
+from monitor.records import TimelineEvent
+from monitor.wording import MILESTONES
 
 MILESTONE_COLOUR, DEADLINE_COLOUR = "#2e7d32", "#c62828"
 BAR, LINE = "#90a4ae", "#e65100"
@@ -39,6 +41,11 @@ class Series:
     def x(self, at: datetime) -> float:
         """Hours from the start."""
         return (at - self.start).total_seconds() / 3600
+
+
+def milestone_marks(events: list[TimelineEvent]) -> list[Mark]:
+    return [Mark(e.at, MILESTONE_COLOUR, MILESTONES.get(str(e.data.get("kind")), "节点"))
+            for e in events if e.type == "milestone_recorded"]
 
 
 def hourly(items: list[dict[str, Any]], marks: list[Mark]) -> Series | None:

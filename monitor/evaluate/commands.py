@@ -58,9 +58,6 @@ def context(settings: Settings, now: datetime) -> Context:
     return context_for(load_roster(settings.roster_path), settings.profile_path)(now)
 
 
-_with_store = cli_options.with_store
-
-
 def render(doc: Document, fmt: str) -> bytes:
     if fmt == "html":
         return to_html(doc).encode()
@@ -114,7 +111,7 @@ def evaluate_command(incident_id: int, config: Path | None, db: str | None, at: 
             record_evaluation(conn, a, str(by), now)
         return a
 
-    a = _with_store(settings, run)
+    a = cli_options.with_store(settings, run)
     ev, proposal = a.evaluation, a.proposal
     if as_json:
         click.echo(json.dumps({
@@ -156,7 +153,7 @@ def decide_command(incident_id: int, ground: str, decision: str, reason: str,
         return decide(conn, assess(conn, incident_id, now, load_rules()), ground, decision,
                       measure, reason, by, now, unit)
 
-    event = _with_store(settings, run)
+    event = cli_options.with_store(settings, run)
     click.echo(f"#{incident_id} {event.data['name']}: {decision}"
                f"{'' if event.data['measure'] is None else ' → ' + str(event.data['measure'])}")
 
@@ -173,7 +170,7 @@ def incident_command(incident_id: int, fmt: str, output: Path | None, config: Pa
     """The incident report (专报)."""
     settings = load_settings(config, database=db)
     ctx = context(settings, _when(at))
-    _write(_with_store(settings, lambda c: incident_report(c, incident_id, ctx)), fmt, output)
+    _write(cli_options.with_store(settings, lambda c: incident_report(c, incident_id, ctx)), fmt, output)
 
 
 @report.command("period")
@@ -209,5 +206,5 @@ def period_command(start: str | None, end: str | None, last_period: str | None, 
         if total >= 50 and (done % max(total // 10, 1) == 0 or done == total):
             click.echo(f"evaluated {done}/{total} incidents", err=True)
 
-    _write(_with_store(settings, lambda c: period_report(c, first, last, ctx, progress)),
+    _write(cli_options.with_store(settings, lambda c: period_report(c, first, last, ctx, progress)),
            fmt, output)

@@ -25,6 +25,7 @@ class DeadlineResult:
     on_time: bool
     late_minutes: int | None  # None when never met
     pending: bool = False  # not met and not yet due when evaluated
+    hard: bool = False  # the policy's latest permitted time, not a target
 
     @property
     def state(self) -> str:
@@ -106,7 +107,8 @@ def evaluate(incident_id: int, events: list[TimelineEvent], items: list[dict[str
         late = None if at is None else max(0, _minutes(due, at) or 0)
         results.append(DeadlineResult(key, str(e.data.get("label", key)), due, at,
                                       at is not None and at <= due, late,
-                                      pending=at is None and due > now))
+                                      pending=at is None and due > now,
+                                      hard=bool(e.data.get("hard"))))
     results.sort(key=lambda r: r.due)
     follow_ups = sorted(_when(e) for e in events if e.type == "milestone_recorded"
                         and e.data.get("kind") in ("authoritative_release", "follow_up"))

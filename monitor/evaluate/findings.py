@@ -16,7 +16,6 @@ ACCOUNTABILITY_PATH = PROJECT_DIR / "alerts" / "accountability.yaml"
 GROUNDS = {"late_report": "报告不及时", "poor_handling": "处置不得力",
            "improper_response": "回应不妥当"}
 MEASURES = {"criticism": "通报批评", "interview": "约谈整改"}
-HARD = ("release",)  # the 5 h deadline of levels I and II
 
 
 class AccountabilityRules(BaseModel):
@@ -74,9 +73,9 @@ def propose(ev: Evaluation, rules: AccountabilityRules) -> Proposal:
         findings.append(Finding("improper_response", tuple(response)))
     if not findings:
         return Proposal((), None, "未发现问责情形")
-    hard_missed = [d for d in missed if d.key in HARD]
+    hard_missed = [d for d in missed if d.hard]
     if hard_missed or len(findings) >= rules.interview_grounds:
-        why = ("错过5小时权威发布时限" if hard_missed
+        why = (f"错过{hard_missed[0].label}" if hard_missed
                else f"{len(findings)}项问责情形")
         return Proposal(tuple(findings), "interview", why)
     return Proposal(tuple(findings), "criticism", f"{findings[0].name}")

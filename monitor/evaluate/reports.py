@@ -23,7 +23,7 @@ from monitor.evaluate.findings import GROUNDS, MEASURES, AccountabilityRules, lo
 from monitor.evaluate.masking import mask
 from monitor.records import Incident, IncidentStatus, TimelineEvent
 from monitor.response.roster import Roster
-from monitor.store.incidents import list_incidents
+from monitor.store.incidents import opened_between
 from monitor.wording import EVENTS, LEVELS, MILESTONES, STATUS
 
 # the events a reader of a report needs; item arrivals and plans are in the chart instead
@@ -167,9 +167,7 @@ def incident_sections(doc: Document, a: Assessment, ctx: Context, *, full: bool,
 
 def _opinion(doc: Document, a: Assessment, number: str) -> None:
     doc.add(Heading(f"{number}舆情走势", 3))
-    marks = [charts.Mark(e.at, charts.MILESTONE_COLOUR,
-                         MILESTONES.get(str(e.data.get("kind")), "节点"))
-             for e in a.events if e.type == "milestone_recorded"]
+    marks = charts.milestone_marks(a.events)
     marks += [charts.Mark(d.due, charts.DEADLINE_COLOUR, d.label)
               for d in a.evaluation.deadlines if not d.pending]
     series = charts.hourly(a.items, marks)
@@ -282,8 +280,8 @@ def period_assessments(conn: Connection, start: date, end: date, ctx: Context,
     if end < start:
         raise ValueError(f"the period ends ({end}) before it starts ({start})")
     since, until = local_span(start, end)
-    chosen = [i for i in list_incidents(conn) if since <= i.opened_at < until
-              and i.status is not IncidentStatus.MERGED]
+    chosen = [i for i in opened_between(conn, since, until)
+              if i.status is not IncidentStatus.MERGED]
     found = []
     for n, incident in enumerate(chosen, 1):
         found.append(assess(conn, incident.id, ctx.now, ctx.rules))

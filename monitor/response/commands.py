@@ -47,9 +47,6 @@ def _time(text: str | None) -> datetime | None:
     return None if text is None else cli_options.parse_time(text)
 
 
-_with_store = cli_options.with_store
-
-
 @click.group()
 def incident() -> None:
     """List incidents, show one, and record what was done about it."""
@@ -73,7 +70,7 @@ def list_command(config: Path | None, db: str | None, show_all: bool, as_json: b
             rows.append((found, min(pending, key=lambda d: d.due_at) if pending else None))
         return rows
 
-    for found, deadline in _with_store(settings, read):
+    for found, deadline in cli_options.with_store(settings, read):
         level = found.level or f"{found.proposed_level or '—'}?"
         if as_json:
             click.echo(json.dumps({
@@ -104,7 +101,7 @@ def show_command(incident_id: int, config: Path | None, db: str | None, as_json:
         return (get_incident(conn, incident_id), get_clock(conn, incident_id),
                 deadlines_of(conn, incident_id), events)
 
-    found, clock, deadlines, events = _with_store(settings, read)
+    found, clock, deadlines, events = cli_options.with_store(settings, read)
     if found is None:
         raise MonitorError(f"no incident #{incident_id}; `monitor incident list --all` lists them")
     if as_json:
@@ -146,7 +143,7 @@ def _act(settings: Settings, incident_id: int, action: str, by: str,
         apply_changes(conn, changes)
         return updated
 
-    updated: Incident = _with_store(settings, record)
+    updated: Incident = cli_options.with_store(settings, record)
     click.echo(f"#{updated.id} {action}: recorded ({updated.status.value})")
     return updated
 
@@ -253,7 +250,7 @@ def silence_command(incident_id: int, duration: str, reason: str, by: str,
             "until": until.astimezone(SHANGHAI).isoformat()})])
         return silence
 
-    silence = _with_store(settings, record)
+    silence = cli_options.with_store(settings, record)
     click.echo(f"#{incident_id}: silence {silence} until {local_minute(until)} ({reason})")
 
 

@@ -138,6 +138,12 @@ def list_incidents(conn: Connection, statuses: Sequence[IncidentStatus] | None =
     return [_incident(row) for row in conn.execute(query)]
 
 
+def opened_between(conn: Connection, since: datetime, until: datetime) -> list[Incident]:
+    query = (select(incidents).where(incidents.c.opened_at >= since,
+                                     incidents.c.opened_at < until).order_by(incidents.c.id))
+    return [_incident(row) for row in conn.execute(query)]
+
+
 def incident_by_item_url(conn: Connection, url: str) -> Incident | None:
     """The incident holding an item with this URL (compared normalised, as stored), following
     merges to the incident that absorbed it."""

@@ -405,8 +405,5 @@ def chart(items: list[dict[str, Any]], events: list[TimelineEvent],
 
 def marks(events: list[TimelineEvent], deadlines: list[Deadline]) -> list[charts.Mark]:
     """Milestones (green) and deadlines (red, dashed) to mark on the chart."""
-    found = [charts.Mark(e.at, charts.MILESTONE_COLOUR,
-                         MILESTONES.get(str(e.data.get("kind")), "节点"))
-             for e in events if e.type == "milestone_recorded"]
-    return found + [charts.Mark(d.due_at, charts.DEADLINE_COLOUR, d.label)
+    return charts.milestone_marks(events) + [charts.Mark(d.due_at, charts.DEADLINE_COLOUR, d.label)
                     for d in deadlines if d.status != "cancelled"]

@@ -18,7 +18,7 @@ def deadline(key: str, hours: float, late: int | None) -> DeadlineResult:
     return DeadlineResult(key, {"internal_report": "书面上报（2小时内）",
                                 "release": "首次权威发布（5小时时限）",
                                 "press_conference": "新闻发布会（24小时内）"}.get(key, key),
-                          due, met, late == 0, late)
+                          due, met, late == 0, late, hard=key == "release")
 
 
 def evaluation(*deadlines: DeadlineResult, before: float = 0.8, after: float = 0.5,
