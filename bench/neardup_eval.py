@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.incidents.settings import load_incident_settings
-from monitor.incidents.stories import StoryIndex
+from monitor.incidents.stories import StoryIndex, sketch
 
 PAIRS = Path(__file__).parent / "data" / "near_duplicates.jsonl"
 
@@ -29,8 +29,8 @@ def main() -> None:
     start = time.perf_counter()
     for pair in pairs:
         index = StoryIndex(settings.containment, settings.candidates, settings.window)
-        index.add(1, pair["a"], at)
-        verdicts.append(index.add(2, pair["b"], at) == 1)
+        index.add(1, sketch(pair["a"]), at)
+        verdicts.append(index.add(2, sketch(pair["b"]), at) == 1)
     per_text = (time.perf_counter() - start) / (2 * len(pairs)) * 1e6
     tp = sum(v and p["same"] for v, p in zip(verdicts, pairs, strict=True))
     fp = sum(v and not p["same"] for v, p in zip(verdicts, pairs, strict=True))

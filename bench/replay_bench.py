@@ -32,6 +32,7 @@ from monitor.analyze.stage import AnalysisStage
 from monitor.clock import SimClock
 from monitor.demo.build import START
 from monitor.incidents import make_engine
+from monitor.incidents.prepare import Models
 from monitor.incidents.replay import replay
 from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage
@@ -112,7 +113,9 @@ async def run(count: int, per_day: int, scratch: Path) -> None:
 
     try:
         report = await replay(counted(), store, AnalysisStage(store, analyzer, clock), incidents,
-                              clock, emit, lambda message: None)
+                              clock, emit, lambda message: None, models=Models(
+                                  PROJECT_DIR / "profile.yaml", PROJECT_DIR / "plans.yaml",
+                                  PROJECT_DIR / "models"))
     finally:
         store.close()
     took = time.perf_counter() - start

@@ -447,6 +447,7 @@ async def _replay(settings: Settings, lines: Iterable[str]) -> Any:
     from monitor.analyze.stage import AnalysisStage
     from monitor.clock import SimClock
     from monitor.incidents import make_engine
+    from monitor.incidents.prepare import Models
     from monitor.incidents.replay import replay
     from monitor.incidents.settings import load_incident_settings
     from monitor.incidents.stage import IncidentStage
@@ -473,7 +474,9 @@ async def _replay(settings: Settings, lines: Iterable[str]) -> Any:
         return await replay(chain([first], steps), store, analysis, incidents, clock,
                             emit=lambda e: click.echo(json.dumps(e, ensure_ascii=False)),
                             on_error=lambda m: click.echo(f"error: {m}", err=True),
-                            response=response)
+                            response=response,
+                            models=Models(settings.profile_path, settings.plans_path,
+                                          settings.models_dir, settings.incidents_path))
     finally:
         store.close()
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from monitor.incidents.heat import Baselines, HeatState, Reading, read
 from monitor.incidents.settings import IncidentSettings
-from monitor.incidents.stories import StoryIndex
+from monitor.incidents.stories import Sketch, StoryIndex, sketch
 from monitor.incidents.vectors import CENTROID_TERMS, Vector, Vectorizer, cosine, top, unit
 from monitor.records import Incident, IncidentStatus, Item, Signal, TimelineEvent
 
@@ -44,6 +45,15 @@ def event_time(item: Item) -> datetime:
     if published is not None and item.fetched_at - BACKFILL_LIMIT <= published <= item.fetched_at:
         return published
     return item.fetched_at
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFeatures:
+    """What the engine reads of an item's text: they depend on the item alone, so they can be
+    computed ahead of time or elsewhere."""
+
+    sketch: Sketch  # for near-duplicates
+    vector: Vector  # for clustering
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +140,16 @@ class Engine:
         rel = self.settings.relevant
         return signal.health_score >= rel.health_score or (rel.plan_hit and bool(signal.plans))
 
+    def features(self, item: Item, body: str, signal: Signal,
+                 words: Sequence[str] | None = None) -> ItemFeatures:
+        """``words``: the item's words as the analysis read them, if known."""
+        topics = tuple(t.key for t in signal.topics)
+        return ItemFeatures(sketch(f"{item.title}\n{body}"), self.vectorizer.vector(
+            item.title, body, signal.places, topics, words))
+
     def observe(self, item: Item, body: str, signal: Signal, weight: float,
-                changes: Changes, incident_id: int | None = None, quiet: bool = False) -> None:
+                changes: Changes, incident_id: int | None = None, quiet: bool = False,
+                features: ItemFeatures | None = None) -> None:
         """Take one analysed item. ``quiet`` rebuilds state without deciding anything new:
         ``incident_id`` then says which incident the item was already filed under."""
         if item.id is None or not self.relevant(signal):
@@ -139,11 +157,12 @@ class Engine:
         seen = item.fetched_at
         at = event_time(item).timestamp()
         self._forget(seen.timestamp())
-        story = self.stories.add(item.id, f"{item.title}\n{body}", seen)
+        features = features or self.features(item, body, signal)
+        story = self.stories.add(item.id, features.sketch, seen)
         if not quiet:
             changes.stories.append((item.id, story))
         topics = tuple(t.key for t in signal.topics)
-        vector = self.vectorizer.vector(item.title, body, signal.places, topics)
+        vector = features.vector
         self.baselines.count(topics, at)
         self.baselines.advance(seen.timestamp())
         member = Member(item.id, story, item.source, at, item.title, item.url, signal.negative,

@@ -1,121 +1,40 @@
 """`monitor replay`: a recorded scenario through the whole pipeline on the simulated clock.
 
-Items are stored as the collectors would store them (same dedup and repost links), analysed
-by the analysis stage and fed to the incident stage, in batches of at most a minute of
-scenario time; every ten minutes of scenario time the incident stage ticks, as the service
+Items are stored as the collectors would store them (same dedup and repost links), with the
+analysis prepared ahead (prepare.py), and fed to the incident stage, in batches of at most five
+minutes of scenario time; every ten minutes of scenario time the incident stage ticks, as the service
 does. Actions name their incident by the URL of any of its items. The output is the timeline,
 one JSON object per event, in the order the events were recorded.
 """
 
 from __future__ import annotations
 
-import html
-import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
+
+from sqlalchemy import Connection
 
 from monitor.analyze.stage import AnalysisStage
 from monitor.clock import SHANGHAI, SimClock
-from monitor.collect.decode import content_hash
-from monitor.collect.normalize import normalize_title, normalize_url
-from monitor.incidents.engine import ACTIONS, MILESTONE_KINDS, ActionError
-from monitor.incidents.stage import IncidentStage
+from monitor.incidents.engine import ActionError
+from monitor.incidents.prepare import Models, Prepared, Preparer, prepared
+from monitor.incidents.scenario import InOrder, ScenarioError, Step
+from monitor.incidents.stage import IncidentStage, Observed
 from monitor.records import Item, TimelineEvent
 from monitor.response.stage import ResponseStage
 from monitor.store import Store
 from monitor.store.incidents import timeline_after
 from monitor.store.items import insert_items
+from monitor.store.search import index_texts
+from monitor.store.signals import put_signals
 
 log = logging.getLogger(__name__)
 BATCH_S = 300  # scenario seconds per batch; event times come from the items
 BATCH_ITEMS = 1000
-
-
-class ScenarioError(ValueError):
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}")
-        self.line = line
-
-
-@dataclass(frozen=True)
-class Step:
-    line: int
-    at: datetime
-    item: Item | None = None
-    action: dict[str, Any] = field(default_factory=dict)
-
-
-def parse(lines: Iterable[str]) -> Iterator[Step | ScenarioError]:
-    """Steps of a scenario, or an error for a line that cannot be used."""
-    last: datetime | None = None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            step = _step(number, json.loads(line))
-        except ScenarioError as exc:
-            yield exc
-            continue
-        except ValueError as exc:
-            yield ScenarioError(number, f"not JSON ({exc})")
-            continue
-        if last is not None and step.at < last:
-            yield ScenarioError(number, f"'at' {step.at.isoformat()} is earlier than the line "
-                                        "before; scenario lines must be in time order")
-            continue
-        last = step.at
-        yield step
-
-
-def _time(number: int, value: object, name: str) -> datetime:
-    if not isinstance(value, str):
-        raise ScenarioError(number, f"{name!r} must be an ISO 8601 time")
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise ScenarioError(number, f"{name!r} is not an ISO 8601 time: {value!r}") from None
-    return when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
-
-
-def _step(number: int, record: object) -> Step:
-    if not isinstance(record, dict):
-        raise ScenarioError(number, "not a JSON object")
-    at = _time(number, record.get("at"), "at")
-    kind = record.get("type")
-    if kind == "item":
-        for key in ("source", "url", "title"):
-            if not isinstance(record.get(key), str) or not record[key]:
-                raise ScenarioError(number, f"an item needs a non-empty string {key!r}")
-        text = record.get("text") or ""
-        published = (_time(number, record["published_at"], "published_at")
-                     if record.get("published_at") else None)
-        url_norm = normalize_url(record["url"])
-        summary = html.escape(str(text))
-        item = Item(source=record["source"], ident="u:" + url_norm, guid=None, url=record["url"],
-                    url_norm=url_norm, title=record["title"],
-                    title_norm=normalize_title(record["title"]), summary=summary,
-                    published_at=published, fetched_at=at,
-                    content_hash=content_hash(record["title"], url_norm, str(text)))
-        return Step(number, at, item=item)
-    if kind == "action":
-        action = record.get("action")
-        if action not in ACTIONS:
-            raise ScenarioError(number, f"unknown action {action!r}; known: "
-                                        f"{', '.join(ACTIONS)}")
-        if not isinstance(record.get("item_url"), str):
-            raise ScenarioError(number, "an action needs 'item_url', the URL of an item of "
-                                        "its incident")
-        if action == "milestone" and record.get("kind") not in MILESTONE_KINDS:
-            raise ScenarioError(number, f"a milestone needs 'kind', one of "
-                                        f"{', '.join(MILESTONE_KINDS)}")
-        return Step(number, at, action=dict(record))
-    if kind == "end":  # the scenario runs on to this time: clocks still act until then
-        return Step(number, at)
-    raise ScenarioError(number, f"'type' must be \"item\", \"action\" or \"end\" "
-                                f"(got {kind!r})")
 
 
 def event_json(event: TimelineEvent) -> dict[str, Any]:
@@ -132,25 +51,32 @@ class ReplayReport:
 
 
 class _Replayer:
-    def __init__(self, store: Store, analysis: AnalysisStage, incidents: IncidentStage,
-                 clock: SimClock, emit: Callable[[dict[str, Any]], None],
-                 on_error: Callable[[str], None], response: ResponseStage | None) -> None:
-        self.store, self.analysis, self.incidents, self.clock = store, analysis, incidents, clock
+    def __init__(self, store: Store, incidents: IncidentStage, clock: SimClock,
+                 emit: Callable[[dict[str, Any]], None], on_error: Callable[[str], None],
+                 response: ResponseStage | None) -> None:
+        self.store, self.incidents, self.clock = store, incidents, clock
         self.response = response
         self.emit, self.on_error = emit, on_error
         self.report = ReplayReport()
-        self.pending: list[Item] = []
+        self.order = InOrder()
+        self.pending: list[tuple[Item, Prepared]] = []
         self.batch_start: datetime | None = None
         self.next_tick: datetime | None = None
+        self.due: datetime | None = None  # the response clocks' next due time
         self.last_event = 0
 
-    async def step(self, step: Step) -> None:
+    async def step(self, ready: Prepared) -> None:
+        step = self.order.check(ready.step)
+        if isinstance(step, ScenarioError):
+            self.report.errors += 1
+            self.on_error(str(step))
+            return
         if self.batch_start is not None and (step.at - self.batch_start).total_seconds() >= \
                 BATCH_S:
             await self.flush()
         await self.advance(step.at)
         if step.item is not None:
-            self.pending.append(step.item)
+            self.pending.append((step.item, ready))
             self.report.items += 1
             self.batch_start = self.batch_start or step.at
             if len(self.pending) >= BATCH_ITEMS:
@@ -160,16 +86,16 @@ class _Replayer:
             await self.act(step)
 
     async def flush(self) -> None:
-        """Store, analyse and cluster the waiting items; print the new timeline events."""
+        """Store and cluster the waiting items; print the new timeline events."""
         self.batch_start = None
         if self.pending:
             batch, self.pending = self.pending, []
-            await self.store.run(lambda c: _store_items(c, batch))
-            await self.analysis.analyse_pending()
-            await self.incidents.process_pending()
+            stored = await self.store.run(partial(_store, batch=batch, now=self.clock.now()))
+            await self.incidents.take(stored)
         if self.response is not None:
             await self.response.process_events()
             await self.response.run_due(self.clock.now())
+            self.due = await self.response.next_due()  # only the response stage changes it
         events = await self.store.run(lambda c: timeline_after(c, self.last_event))
         for event in events:
             self.emit(event_json(event))
@@ -183,8 +109,7 @@ class _Replayer:
         if self.next_tick is None:
             self.next_tick = to + timedelta(seconds=IncidentStage.TICK_S)
         while True:
-            due = await self.response.next_due() if self.response is not None else None
-            stop = min(self.next_tick, due) if due is not None else self.next_tick
+            stop = min(self.next_tick, self.due) if self.due is not None else self.next_tick
             if stop > to:
                 break
             await self.flush()
@@ -214,17 +139,33 @@ async def replay(lines: Iterable[str], store: Store, analysis: AnalysisStage,
                  incidents: IncidentStage, clock: SimClock,
                  emit: Callable[[dict[str, Any]], None],
                  on_error: Callable[[str], None],
-                 response: ResponseStage | None = None) -> ReplayReport:
-    replayer = _Replayer(store, analysis, incidents, clock, emit, on_error, response)
-    for step in parse(lines):
-        if isinstance(step, ScenarioError):
-            replayer.report.errors += 1
-            on_error(str(step))
-        else:
-            await replayer.step(step)
+                 response: ResponseStage | None = None,
+                 models: Models | None = None) -> ReplayReport:
+    """``models``: where a second process loads the analysis models from, so that a long
+    scenario is prepared there (see prepare.py); None prepares everything in this process."""
+    replayer = _Replayer(store, incidents, clock, emit, on_error, response)
+    # whatever the database already holds goes first, as the service would take it
+    await analysis.analyse_pending()
+    await incidents.process_pending()
+    if response is not None:
+        replayer.due = await response.next_due()
+    async for ready in prepared(lines, Preparer(analysis.analyzer, incidents.engine), models):
+        await replayer.step(ready)
     await replayer.flush()
     return replayer.report
 
 
-def _store_items(conn: Any, batch: list[Item]) -> None:
-    insert_items(conn, batch, max(i.fetched_at for i in batch))
+def _store(conn: Connection, batch: list[tuple[Item, Prepared]], now: datetime
+           ) -> list[Observed]:
+    """The items, their signals and their search-index words, in one transaction; the items
+    stored (not known before), with what the engine needs of them."""
+    by_key: dict[tuple[str, str], Prepared] = {}
+    for item, ready in batch:
+        by_key.setdefault((item.source, item.ident), ready)
+    new = insert_items(conn, [item for item, _ in batch], max(i.fetched_at for i, _ in batch))
+    stored = [(item, by_key[(item.source, item.ident)]) for item in new.new]
+    put_signals(conn, [replace(ready.signal, item_id=item.id) for item, ready in stored
+                       if ready.signal is not None], now)
+    index_texts(conn, [(item.id or 0, ready.index) for item, ready in stored])
+    return [Observed(item, ready.signal, ready.body, ready.features) for item, ready in stored
+            if ready.signal is not None]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -16,8 +16,8 @@ from sqlalchemy import Connection
 
 from monitor.analyze.text import plain_text
 from monitor.clock import Clock
-from monitor.incidents.engine import LIVE, ActionError, Changes, Engine
-from monitor.records import Incident, IncidentStatus
+from monitor.incidents.engine import LIVE, ActionError, Changes, Engine, ItemFeatures
+from monitor.records import Incident, IncidentStatus, Item, Signal
 from monitor.store import Store
 from monitor.store.incidents import (
     analysed_after,
@@ -105,17 +105,33 @@ class IncidentStage:
             if not rows:
                 self._cursor = cursor
                 return total
-            changes = Changes()
-            for item, signal in rows:
-                self.engine.observe(item, plain_text(item.summary), signal,
-                                    self.weights.get(item.source, 1.0), changes)
-            cursor = rows[-1][0].id or cursor
-            await self.store.run(partial(_write, changes=changes, cursor=cursor))
-            self._cursor = cursor
+            await self._observe([Observed(item, signal, plain_text(item.summary))
+                                 for item, signal in rows])
+            cursor = self._cursor or cursor
             total += len(rows)
-            self._after(changes)
             if len(rows) < self.BATCH:  # that was the last of them
                 return total
+
+    async def take(self, rows: Sequence[Observed]) -> None:
+        """Feed items just stored with their signals, in id order, without reading them back
+        (the replay, which analysed them ahead of time)."""
+        if self._cursor is None:
+            await self.process_pending()  # what came before them goes first
+        await self._take_stored_states()
+        await self._observe(rows)
+
+    async def _observe(self, rows: Sequence[Observed]) -> None:
+        if not rows:
+            return
+        changes = Changes()
+        for row in rows:
+            self.engine.observe(row.item, row.body, row.signal,
+                                self.weights.get(row.item.source, 1.0), changes,
+                                features=row.features)
+        cursor = max(self._cursor or 0, rows[-1].item.id or 0)
+        await self.store.run(partial(_write, changes=changes, cursor=cursor))
+        self._cursor = cursor
+        self._after(changes)
 
     async def _take_stored_states(self) -> None:
         """Statuses and levels set by a person through another process (the command line)."""
@@ -203,6 +219,16 @@ class IncidentStage:
                 log.exception("incident stage failed; it resumes from its cursor")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 60.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """An analysed item as the engine takes it."""
+
+    item: Item
+    signal: Signal
+    body: str  # its summary as plain text
+    features: ItemFeatures | None = None  # computed by the engine when not given
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ Jaccard similarity drops with every character added. bench/neardup_eval.py measu
 from __future__ import annotations
 
 import heapq
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -54,6 +55,24 @@ def _containment(jaccard: np.ndarray, size: int, sizes: np.ndarray) -> np.ndarra
     return np.asarray(np.minimum(1.0, shared / smaller))
 
 
+@dataclass(frozen=True, slots=True)
+class Sketch:
+    """What the index keeps of a text: its MinHash signature and its number of bigrams."""
+
+    signature: np.ndarray
+    size: int
+
+
+_HASHER = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int)  # its permutations, made once
+
+
+def sketch(text: str) -> Sketch:
+    grams = shingles(text)
+    _HASHER.clear()
+    _HASHER.update_batch(_folded(grams))
+    return Sketch(_HASHER.hashvalues.copy(), len(grams))
+
+
 class StoryIndex:
     """Assigns each text to the story of an earlier near-duplicate, or starts a new story."""
 
@@ -61,7 +80,6 @@ class StoryIndex:
         self.containment = containment
         self.window_s = window_s
         self._lsh = MinHashLSH(threshold=candidates, num_perm=NUM_PERM)
-        self._hasher = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int)
         self._sketches: dict[int, tuple[np.ndarray, int]] = {}  # item id → (signature, set size)
         self._story_of: dict[int, int] = {}
         self._expiry: list[tuple[float, int]] = []  # (seen at, item id), oldest first
@@ -69,28 +87,25 @@ class StoryIndex:
     def __len__(self) -> int:
         return len(self._sketches)
 
-    def add(self, item_id: int, text: str, at: datetime) -> int:
-        """The story id (its first item's id) for this item."""
+    def add(self, item_id: int, text: Sketch, at: datetime) -> int:
+        """The story id (its first item's id) for the item with this sketch."""
         self.forget_before(at.timestamp() - self.window_s)
-        grams = shingles(text)
-        self._hasher.clear()
-        self._hasher.update_batch(_folded(grams))
-        signature = LeanMinHash(self._hasher)
+        signature = LeanMinHash(seed=SEED, hashvalues=text.signature, scheme=_HASHER.scheme)
         best = None
-        if len(grams):
+        if text.size:
             keys = sorted(self._lsh.query(signature))
             if keys:
                 others = np.stack([self._sketches[k][0] for k in keys])
                 sizes = np.array([self._sketches[k][1] for k in keys])
-                jaccard = (others == signature.hashvalues).mean(axis=1)
-                scores = _containment(jaccard, len(grams), sizes)
+                jaccard = (others == text.signature).mean(axis=1)
+                scores = _containment(jaccard, text.size, sizes)
                 # the first of the best, in id order, so that ties never depend on the index
                 top = int(scores.argmax())
                 if scores[top] >= self.containment:
                     best = keys[top]
         story = self._story_of[best] if best is not None else item_id
         self._lsh.insert(item_id, signature, check_duplication=False)
-        self._sketches[item_id] = (signature.hashvalues, len(grams))
+        self._sketches[item_id] = (text.signature, text.size)
         self._story_of[item_id] = story
         heapq.heappush(self._expiry, (at.timestamp(), item_id))
         return story

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 
 from monitor.analyze.analyzer import make_doc
 from monitor.analyze.model import Model
@@ -30,12 +31,13 @@ class Vectorizer:
         self._topic = topic_weight
 
     def vector(self, title: str, body: str, places: tuple[str, ...] = (),
-               topics: tuple[str, ...] = ()) -> Vector:
+               topics: tuple[str, ...] = (), words: Sequence[str] | None = None) -> Vector:
         """Unit-length vector: the strongest words (sublinear TF × IDF), "@place" terms and
-        "#topic" terms."""
-        text = normalize(title_and_body(title, body))
+        "#topic" terms. ``words``: the text's words as the analysis read them, if known."""
+        if words is None:
+            words = make_doc(self._segmenter, normalize(title_and_body(title, body))).words
         idf = self._idf
-        counts = Counter(w for w in make_doc(self._segmenter, text).words if w in idf)
+        counts = Counter(w for w in words if w in idf)
         weights = top({w: (1.0 + math.log(n)) * idf[w] for w, n in counts.items()}, ITEM_TERMS)
         for place in places:
             weights["@" + place] = self._places.get(place, 0.0)

@@ -16,13 +16,21 @@ def _fts(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
+def index_text(words: Sequence[str]) -> str:
+    """What the index holds of a text with these words."""
+    return " ".join(w for w in words if any(c.isalnum() for c in w))
+
+
 def index_items(conn: Connection, rows: Sequence[tuple[int, Sequence[str]]]) -> None:
     """(item id, its words) into the index."""
+    index_texts(conn, [(item_id, index_text(words)) for item_id, words in rows])
+
+
+def index_texts(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
+    """(item id, its index_text) into the index."""
     if not rows or not _fts(conn):
         return
-    conn.execute(text("INSERT INTO items_fts(rowid, tokens) VALUES (:id, :tokens)"), [
-        {"id": item_id, "tokens": " ".join(w for w in words if any(c.isalnum() for c in w))}
-        for item_id, words in rows])
+    conn.exec_driver_sql("INSERT INTO items_fts(rowid, tokens) VALUES (?, ?)", list(rows))
 
 
 def search_items(conn: Connection, words: Sequence[str], limit: int = 50

@@ -15,6 +15,7 @@ from monitor.analyze.lexicon import PROJECT_DIR
 from monitor.analyze.stage import AnalysisStage
 from monitor.clock import SHANGHAI, SimClock
 from monitor.incidents import make_engine
+from monitor.incidents.prepare import Models
 from monitor.incidents.replay import replay
 from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage
@@ -51,7 +52,8 @@ def run_replay(tmp_path: Path, analyzer: Analyzer) -> Replay:
     counter = iter(range(1000))
 
     async def run(records: Iterable[dict[str, Any]], policy: Policy | None = None,
-                  roster: Roster | None = None) -> list[dict[str, Any]]:
+                  roster: Roster | None = None, models: Models | None = None
+                  ) -> list[dict[str, Any]]:
         store = Store(f"sqlite:///{tmp_path / f'replay{next(counter)}.db'}")
         clock = SimClock(START)
         engine = make_engine(analyzer, load_incident_settings())
@@ -62,7 +64,7 @@ def run_replay(tmp_path: Path, analyzer: Analyzer) -> Replay:
                           for r in records), store, AnalysisStage(store, analyzer, clock),
                          IncidentStage(store, engine, clock), clock, events.append, errors.append,
                          ResponseStage(store, Clocks(policy or load_policy(), roster or load_roster()),
-                                       clock))
+                                       clock), models)
         finally:
             store.close()
         if errors:

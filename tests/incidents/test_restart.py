@@ -11,7 +11,7 @@ from monitor.analyze.analyzer import Analyzer
 from monitor.analyze.stage import AnalysisStage
 from monitor.clock import SimClock
 from monitor.incidents import make_engine
-from monitor.incidents.replay import parse
+from monitor.incidents.scenario import parse
 from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage
 from monitor.records import Item

@@ -1,0 +1,145 @@
+"""A scenario's lines made ready for the pipeline ahead of time.
+
+What depends on one item alone (its parsed line, its analysis, its words for the search index,
+the engine's sketch and vector) is computed here, a chunk of lines at a time. A long scenario
+has it done in a second process while the main one stores and decides, which is most of the
+work of a replay. The result is the same either way: nothing here depends on other items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from itertools import islice
+from multiprocessing import get_context
+from pathlib import Path
+
+from monitor.analyze.analyzer import Analyzer, load_analyzer
+from monitor.analyze.text import plain_text
+from monitor.errors import MonitorError
+from monitor.incidents import make_engine
+from monitor.incidents.engine import Engine, ItemFeatures
+from monitor.incidents.scenario import ScenarioError, Step, parse_line
+from monitor.incidents.settings import INCIDENTS_PATH, load_incident_settings
+from monitor.records import Signal
+from monitor.store.search import index_text
+
+log = logging.getLogger(__name__)
+CHUNK = 500  # lines per task
+AHEAD = 4  # chunks handed to the second process before the first is taken back
+# A scenario shorter than this is prepared in this process: loading the models in a second one
+# takes longer than such a scenario.
+SECOND_PROCESS_AFTER = 10_000
+
+
+@dataclass(frozen=True)
+class Models:
+    """Where a second process loads the same analyzer and engine settings from."""
+
+    profile: Path
+    plans: Path
+    models_dir: Path
+    incidents: Path = INCIDENTS_PATH
+    after_lines: int = SECOND_PROCESS_AFTER  # a shorter scenario stays in this process
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    step: Step | ScenarioError
+    body: str = ""  # an item's summary as plain text
+    signal: Signal | None = None
+    index: str = ""  # what the search index holds of it
+    features: ItemFeatures | None = None  # only for items the engine takes
+
+
+class Preparer:
+    def __init__(self, analyzer: Analyzer, engine: Engine) -> None:
+        self.analyzer = analyzer
+        self.engine = engine
+
+    def prepare(self, lines: Sequence[tuple[int, str]]) -> list[Prepared]:
+        """(line number, line) pairs, blank lines left out, in order."""
+        steps = [parse_line(number, line) for number, line in lines]
+        items = [(s, s.item) for s in steps if isinstance(s, Step) and s.item is not None]
+        bodies = [plain_text(item.summary) for _, item in items]
+        words: list[list[str]] = []
+        signals = self.analyzer.analyze(
+            [(item.title, body) for (_, item), body in zip(items, bodies, strict=True)], words)
+        ready: dict[int, Prepared] = {}
+        for (step, item), body, found, its_words in zip(items, bodies, signals, words,
+                                                         strict=True):
+            features = (self.engine.features(item, body, found, its_words)
+                        if self.engine.relevant(found) else None)
+            ready[step.line] = Prepared(step, body, found, index_text(its_words), features)
+        return [ready.get(s.line) or Prepared(s) for s in steps]
+
+
+_preparer: Preparer | None = None  # in the second process
+
+
+def _start(models: Models) -> None:
+    global _preparer
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool in order
+    analyzer = load_analyzer(models.profile, models.plans, models.models_dir)
+    _preparer = Preparer(analyzer, make_engine(analyzer, load_incident_settings(models.incidents)))
+
+
+def _prepare(lines: Sequence[tuple[int, str]]) -> list[Prepared]:
+    if _preparer is None:
+        raise RuntimeError("the preparing process was started without its models")
+    return _preparer.prepare(lines)
+
+
+def _ready() -> bool:
+    return True
+
+
+async def prepared(lines: Iterable[str], preparer: Preparer,
+                   models: Models | None = None) -> AsyncIterator[Prepared]:
+    """Every non-blank line, prepared, in order. With ``models``, a scenario longer than
+    ``models.after_lines`` goes on in a second process once that process has loaded them;
+    until then this one prepares."""
+    numbered = ((n, line) for n, line in enumerate(lines, 1) if line.strip())
+    chunks = iter(lambda: list(islice(numbered, CHUNK)), [])
+    pool: ProcessPoolExecutor | None = None
+    loaded: Future[bool] | None = None
+    waiting: deque[Future[list[Prepared]]] = deque()
+    seen, handed_over = 0, False
+    try:
+        for chunk in chunks:
+            seen += len(chunk)
+            if pool is None and models is not None and seen > models.after_lines:
+                pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"),
+                                           initializer=_start, initargs=(models,))
+                loaded = pool.submit(_ready)
+            if pool is None or loaded is None or not loaded.done():
+                for ready in preparer.prepare(chunk):
+                    yield ready
+                continue
+            if not waiting and not handed_over:
+                handed_over = True
+                log.info("a second process prepares the scenario from line %d on", chunk[0][0])
+            waiting.append(pool.submit(_prepare, chunk))
+            if len(waiting) >= AHEAD:
+                for ready in await _result(waiting.popleft()):
+                    yield ready
+        while waiting:
+            for ready in await _result(waiting.popleft()):
+                yield ready
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _result(future: Future[list[Prepared]]) -> list[Prepared]:
+    try:
+        return await asyncio.wrap_future(future)
+    except BrokenProcessPool as exc:
+        raise MonitorError("the process preparing the scenario's items stopped unexpectedly "
+                           f"({exc}); run the replay again") from exc

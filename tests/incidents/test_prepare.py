@@ -1,0 +1,41 @@
+"""A long scenario is prepared in a second process: the timeline is the same as when this
+process prepares everything, bad lines included."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from monitor.analyze.lexicon import PROJECT_DIR
+from monitor.incidents.prepare import Models
+from tests.incidents.conftest import Replay
+
+DEMO = Path(__file__).parents[2] / "monitor" / "demo" / "scenario.jsonl"
+
+
+async def test_a_second_process_gives_the_same_timeline(
+        run_replay: Replay, caplog: pytest.LogCaptureFixture) -> None:
+    lines = DEMO.read_text(encoding="utf-8").splitlines()
+    last = json.loads(lines[-1])
+    early = {**last, "at": "2026-01-01T00:00:00+08:00", "url": "https://late.example/1"}
+    records: list[object] = [json.loads(line) for line in lines]
+    records += ["{not json", early, {**last, "type": "storm"}]
+    models = Models(PROJECT_DIR / "profile.yaml", PROJECT_DIR / "plans.yaml",
+                    PROJECT_DIR / "models", after_lines=0)
+
+    here = await run_replay(records)
+    with caplog.at_level(logging.INFO, logger="monitor.incidents.prepare"):
+        there = await run_replay(records, models=models)
+
+    assert any("second process prepares the scenario" in r.message for r in caplog.records)
+    assert there == here
+    errors = here[-1]["errors"]
+    assert here[-1]["type"] == "errors" and len(errors) == 3
+    n = len(lines)
+    assert errors[0].startswith(f"line {n + 1}: not JSON")
+    assert errors[1].startswith(f"line {n + 2}: 'at'") and "earlier" in errors[1]
+    assert errors[2].startswith(f"line {n + 3}: 'type' must be")
+    assert sum(e["type"] == "opened" for e in here) >= 4
