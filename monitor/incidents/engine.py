@@ -47,7 +47,7 @@ def event_time(item: Item) -> datetime:
     return item.fetched_at
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # not slotted: pickled fast by its __dict__
 class ItemFeatures:
     """What the engine reads of an item's text: they depend on the item alone, so they can be
     computed ahead of time or elsewhere."""

@@ -49,7 +49,7 @@ class Models:
     after_lines: int = SECOND_PROCESS_AFTER  # a shorter scenario stays in this process
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # not slotted: pickled fast by its __dict__
 class Prepared:
     step: Step | ScenarioError
     body: str = ""  # an item's summary as plain text

@@ -55,7 +55,7 @@ def _containment(jaccard: np.ndarray, size: int, sizes: np.ndarray) -> np.ndarra
     return np.asarray(np.minimum(1.0, shared / smaller))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # not slotted: pickled fast by its __dict__
 class Sketch:
     """What the index keeps of a text: its MinHash signature and its number of bigrams."""
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, select
 
 from monitor.records import Item
+from monitor.store.rows import bind_processor, insert_rows, matching_pairs, update_rows
 from monitor.store.schema import items as t
 
 REPOST_TITLE_WINDOW = timedelta(days=7)  # Media Cloud's window for same-title dedup
@@ -42,20 +43,14 @@ def insert_items(conn: Connection, batch: Sequence[Item], now: datetime) -> Inse
     Within its source an item is known by its identity (GUID, URL or hash) or by its content
     hash. Across sources the same normalised URL, or the same normalised title within seven
     days, makes it a repost of the first such item, stored earlier or earlier in this batch:
-    stored and linked, never dropped."""
+    stored and linked, never dropped.
+
+    The hot path of ingestion, so its statements are plain SQL (rows.py)."""
     known: set[tuple[str, str]] = set()  # (source, "i:" ident) and (source, "h:" hash)
-    # one "source = ? AND x IN (…)" term per source, so that SQLite seeks the (source, ident)
-    # and (source, content_hash) indexes instead of reading every item of the source
-    for chunk in _chunks(batch):
-        by_source: dict[str, list[Item]] = {}
-        for item in chunk:
-            by_source.setdefault(item.source, []).append(item)
-        for column, prefix in ((t.c.ident, "i:"), (t.c.content_hash, "h:")):
-            wanted = [and_(t.c.source == source, column.in_(
-                [i.ident if prefix == "i:" else i.content_hash for i in group]))
-                for source, group in sorted(by_source.items())]
-            query = select(t.c.source, column).where(or_(*wanted))
-            known.update((source, prefix + value) for source, value in conn.execute(query))
+    for column, prefix in ((t.c.ident, "i:"), (t.c.content_hash, "h:")):
+        pairs = {(i.source, i.ident if prefix == "i:" else i.content_hash) for i in batch}
+        known.update((source, prefix + value)
+                     for source, value, _ in matching_pairs(conn, t.c.source, column, pairs))
     fresh: list[Item] = []
     for item in batch:
         keys = ((item.source, "i:" + item.ident), (item.source, "h:" + item.content_hash))
@@ -63,16 +58,24 @@ def insert_items(conn: Connection, batch: Sequence[Item], now: datetime) -> Inse
             continue
         known.update(keys)
         fresh.append(item)
+    if not fresh:
+        return InsertResult(new=[], reposts=0, known=len(batch))
     roots = _repost_roots(conn, fresh, now)
-    stored: list[Item] = []
-    if fresh:
-        returning = insert(t).returning(t.c.id, sort_by_parameter_order=True)
-        ids = conn.execute(returning, [_row(item) for item in fresh]).scalars().all()
-        stored = [replace(item, id=new_id) for item, new_id in zip(fresh, ids, strict=True)]
+    datetime_in = bind_processor(conn, t.c.fetched_at)
+    insert_rows(conn, [t.c[name] for name in _COLUMNS], [
+        (i.source, i.ident, i.guid, i.url, i.url_norm, i.title, i.title_norm, i.summary,
+         datetime_in(i.published_at), datetime_in(i.fetched_at), i.content_hash, i.language,
+         i.encoding, i.repost_of) for i in fresh])
+    ids = {(source, ident): item_id for source, ident, item_id in matching_pairs(
+        conn, t.c.source, t.c.ident, {(i.source, i.ident) for i in fresh})}
+    stored = [replace(item, id=ids[(item.source, item.ident)]) for item in fresh]
     stored = _link_reposts(conn, stored, roots)
     reposts = sum(item.repost_of is not None for item in stored)
     return InsertResult(new=stored, reposts=reposts, known=len(batch) - len(fresh))
 
+
+_COLUMNS = ("source", "ident", "guid", "url", "url_norm", "title", "title_norm", "summary",
+            "published_at", "fetched_at", "content_hash", "language", "encoding", "repost_of")
 
 # (kind, key) → [(source, root id)], kind "u" for normalised URLs and "t" for titles
 Roots = dict[tuple[str, str], list[tuple[str, int]]]
@@ -111,22 +114,12 @@ def _link_reposts(conn: Connection, stored: list[Item], roots: Roots) -> list[It
                      if source != item.source), default=None)
         if first is not None and item.id is not None:
             item = replace(item, repost_of=first)
-            links.append({"item_id": item.id, "root": first})
+            links.append((first, item.id))
         for key in keys:
             roots.setdefault(key, []).append((item.source, item.repost_of or item.id or 0))
         linked.append(item)
-    if links:
-        conn.execute(update(t).where(t.c.id == bindparam("item_id"))
-                     .values(repost_of=bindparam("root")), links)
+    update_rows(conn, t.c.repost_of, t.c.id, links)
     return linked
-
-
-def _row(item: Item) -> dict[str, object]:
-    return {"source": item.source, "ident": item.ident, "guid": item.guid, "url": item.url,
-            "url_norm": item.url_norm, "title": item.title, "title_norm": item.title_norm,
-            "summary": item.summary, "published_at": item.published_at,
-            "fetched_at": item.fetched_at, "content_hash": item.content_hash,
-            "language": item.language, "encoding": item.encoding, "repost_of": item.repost_of}
 
 
 def entries_last_week(conn: Connection, source: str, now: datetime) -> int:

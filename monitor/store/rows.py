@@ -1,0 +1,86 @@
+"""Plain SQL for the hot path of storing items, in the driver's own parameter style.
+
+SQLAlchemy's expression layer builds, caches and converts every statement and parameter in
+Python; for a batch of items that costs more than the database's own work. The statements here
+are portable (SQLite and PostgreSQL) and run in the transaction of the connection given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Column, Connection
+
+from monitor.errors import StoreError
+
+_CHUNK = 400  # pairs per statement: 800 parameters stay under every SQLite's limit
+
+
+def placeholder(conn: Connection) -> str:
+    style = conn.dialect.paramstyle
+    if style == "qmark":
+        return "?"
+    if style in ("format", "pyformat"):
+        return "%s"
+    raise StoreError(f"the database driver's parameter style {style!r} is not supported; use "
+                     "SQLite or PostgreSQL with psycopg")
+
+
+def bind_processor(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
+    """The conversion SQLAlchemy applies to this column's values (aware datetimes to UTC)."""
+    process = column.type.bind_processor(conn.dialect)
+    return process if process is not None else _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def insert_rows(conn: Connection, columns: Sequence[Column[Any]],
+                rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows of values for these columns of one table."""
+    if not rows:
+        return
+    table = _table_of(columns)
+    marks = ", ".join([placeholder(conn)] * len(columns))
+    names = ", ".join(c.name for c in columns)
+    # names from the schema, values as parameters
+    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
+                         list(rows))
+
+
+def update_rows(conn: Connection, column: Column[Any], key: Column[Any],
+                rows: Sequence[tuple[Any, Any]]) -> None:
+    """(new value, key) pairs: ``column`` set to the value in the row with that key."""
+    if not rows:
+        return
+    mark, table = placeholder(conn), _table_of([column, key])
+    conn.exec_driver_sql(f"UPDATE {table} SET {column.name} = {mark} "  # noqa: S608 (schema)
+                         f"WHERE {key.name} = {mark}", list(rows))
+
+
+def matching_pairs(conn: Connection, first: Column[Any], second: Column[Any],
+                   pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    """(first, second, id) of the rows whose two columns hold one of the pairs. The pairs are
+    joined to the table as a VALUES list, so that the database seeks an index on the two
+    columns once per pair."""
+    table = _table_of([first, second])
+    mark = placeholder(conn)
+    wanted = sorted(pairs)
+    found: list[tuple[str, str, int]] = []
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        values = ", ".join([f"({mark}, {mark})"] * len(chunk))
+        query = (f"WITH k(a, b) AS (VALUES {values}) "  # noqa: S608 (names from the schema)
+                 f"SELECT t.{first.name}, t.{second.name}, t.id FROM k "
+                 f"JOIN {table} AS t ON t.{first.name} = k.a AND t.{second.name} = k.b")
+        found.extend(conn.exec_driver_sql(query, tuple(v for pair in chunk for v in pair)))
+    return found
+
+
+def _table_of(columns: Sequence[Column[Any]]) -> str:
+    tables = {c.table.name for c in columns}
+    if len(tables) != 1:
+        raise ValueError(f"columns of one table expected, got {sorted(tables)}")
+    return tables.pop()
