@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from monitor.analyze.analyzer import Analyzer, load_analyzer
 from monitor.analyze.text import plain_text
@@ -29,6 +30,7 @@ from monitor.incidents.scenario import ScenarioError, Step, parse_line
 from monitor.incidents.settings import INCIDENTS_PATH, load_incident_settings
 from monitor.records import Signal
 from monitor.store.search import index_text
+from monitor.store.signals import signal_values
 
 log = logging.getLogger(__name__)
 CHUNK = 500  # lines per task
@@ -54,6 +56,7 @@ class Prepared:
     step: Step | ScenarioError
     body: str = ""  # an item's summary as plain text
     signal: Signal | None = None
+    stored_signal: tuple[Any, ...] = ()  # its columns in the store
     index: str = ""  # what the search index holds of it
     features: ItemFeatures | None = None  # only for items the engine takes
 
@@ -76,7 +79,8 @@ class Preparer:
                                                          strict=True):
             features = (self.engine.features(item, body, found, its_words)
                         if self.engine.relevant(found) else None)
-            ready[step.line] = Prepared(step, body, found, index_text(its_words), features)
+            ready[step.line] = Prepared(step, body, found, signal_values(found),
+                                        index_text(its_words), features)
         return [ready.get(s.line) or Prepared(s) for s in steps]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -30,7 +30,7 @@ from monitor.store import Store
 from monitor.store.incidents import timeline_after
 from monitor.store.items import insert_items
 from monitor.store.search import index_texts
-from monitor.store.signals import put_signals
+from monitor.store.signals import put_signal_values
 
 log = logging.getLogger(__name__)
 BATCH_S = 300  # scenario seconds per batch; event times come from the items
@@ -164,8 +164,7 @@ def _store(conn: Connection, batch: list[tuple[Item, Prepared]], now: datetime
         by_key.setdefault((item.source, item.ident), ready)
     new = insert_items(conn, [item for item, _ in batch], max(i.fetched_at for i, _ in batch))
     stored = [(item, by_key[(item.source, item.ident)]) for item in new.new]
-    put_signals(conn, [replace(ready.signal, item_id=item.id) for item, ready in stored
-                       if ready.signal is not None], now)
+    put_signal_values(conn, [(item.id or 0, ready.stored_signal) for item, ready in stored], now)
     index_texts(conn, [(item.id or 0, ready.index) for item, ready in stored])
     return [Observed(item, ready.signal, ready.body, ready.features) for item, ready in stored
             if ready.signal is not None]

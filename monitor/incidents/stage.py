@@ -114,10 +114,11 @@ class IncidentStage:
 
     async def take(self, rows: Sequence[Observed]) -> None:
         """Feed items just stored with their signals, in id order, without reading them back
-        (the replay, which analysed them ahead of time)."""
+        (the replay, which analysed them ahead of time). Statuses and levels a person set
+        through another process are read at the next tick, not before every batch: in a
+        replay they change only through this stage."""
         if self._cursor is None:
             await self.process_pending()  # what came before them goes first
-        await self._take_stored_states()
         await self._observe(rows)
 
     async def _observe(self, rows: Sequence[Observed]) -> None:

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy import Connection, Row, func, select
 
 from monitor.records import Item, PlanMatch, Signal, TopicScore
+from monitor.store.rows import bind_processor, insert_rows
 from monitor.store.schema import items as items_t
 from monitor.store.schema import signals as t
 
@@ -24,16 +25,27 @@ def unanalysed(conn: Connection, limit: int, after: int = 0) -> list[Item]:
 
 
 def put_signals(conn: Connection, signals: Sequence[Signal], now: datetime) -> None:
-    if not signals:
-        return
-    conn.execute(insert(t), [{
-        "item_id": s.item_id, "health": s.health, "health_score": s.health_score,
-        "topics": json.dumps([{"key": x.key, "score": x.score} for x in s.topics]),
-        "negative": s.negative,
-        "plans": json.dumps([{"name": p.name, "matched": list(p.matched)} for p in s.plans],
-                            ensure_ascii=False),
-        "places": json.dumps(list(s.places), ensure_ascii=False),
-        "model": s.model, "analysed_at": now} for s in signals])
+    put_signal_values(conn, [(s.item_id or 0, signal_values(s)) for s in signals], now)
+
+
+def signal_values(s: Signal) -> tuple[Any, ...]:
+    """A signal's columns but its item and time, as stored."""
+    return (s.health, s.health_score,
+            json.dumps([{"key": x.key, "score": x.score} for x in s.topics]), s.negative,
+            json.dumps([{"name": p.name, "matched": list(p.matched)} for p in s.plans],
+                       ensure_ascii=False),
+            json.dumps(list(s.places), ensure_ascii=False), s.model)
+
+
+def put_signal_values(conn: Connection, rows: Sequence[tuple[int, tuple[Any, ...]]],
+                      now: datetime) -> None:
+    """(item id, its signal_values) pairs, analysed at ``now``."""
+    at = bind_processor(conn, t.c.analysed_at)(now)
+    insert_rows(conn, _COLUMNS, [(item_id, *values, at) for item_id, values in rows])
+
+
+_COLUMNS = [t.c[name] for name in ("item_id", "health", "health_score", "topics", "negative",
+                                   "plans", "places", "model", "analysed_at")]
 
 
 def backlog(conn: Connection) -> int:
