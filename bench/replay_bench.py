@@ -89,7 +89,7 @@ def _item(seconds: float, source: str, url: str, title: str, text: str) -> str:
 async def run(count: int, per_day: int, scratch: Path) -> None:
     process = psutil.Process()
     analyzer = load_analyzer(PROJECT_DIR / "profile.yaml", PROJECT_DIR / "plans.yaml")
-    store = Store(f"sqlite:///{scratch / 'bench.db'}")
+    store = Store(f"sqlite:///{scratch / 'bench.db'}", durable=False)  # as `monitor replay`
     clock = SimClock(START)
     incidents = IncidentStage(store, make_engine(analyzer, load_incident_settings()), clock)
     events: dict[str, int] = {}

@@ -435,14 +435,14 @@ def replay_command(scenario: Any, config: Path | None, db: str | None) -> None:
     with tempfile.TemporaryDirectory(prefix="monitor-replay-") as scratch:
         url = db or f"sqlite:///{Path(scratch) / 'replay.db'}"
         settings = load_settings(config, database=url)
-        report = asyncio.run(_replay(settings, scenario))
+        report = asyncio.run(_replay(settings, scenario, durable=db is not None))
     _say(f"{report.items} items, {report.actions} actions, {report.events} timeline events"
          + (f", {report.errors} lines with errors" if report.errors else ""))
     if report.errors:
         sys.exit(1)
 
 
-async def _replay(settings: Settings, lines: Iterable[str]) -> Any:
+async def _replay(settings: Settings, lines: Iterable[str], durable: bool) -> Any:
     from monitor.analyze.analyzer import load_analyzer
     from monitor.analyze.stage import AnalysisStage
     from monitor.clock import SimClock
@@ -460,7 +460,7 @@ async def _replay(settings: Settings, lines: Iterable[str]) -> Any:
     engine = make_engine(analyzer, load_incident_settings(settings.incidents_path))
     policy, roster = load_policy(settings.policy_path), load_roster(settings.roster_path)
     weights = _source_weights(settings)
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, durable)
     try:
         steps = iter(lines)
         first = next((line for line in steps if line.strip()), None)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,17 +22,19 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, durable: bool = True) -> Engine:
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, durable=durable))
     return engine
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, durable: bool) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed row
+    # NORMAL is safe with WAL: a crash loses no committed row. OFF leaves syncing to the
+    # operating system, for a scratch database that a crash would lose anyway (a replay's).
+    cursor.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -53,9 +56,10 @@ class Store:
     """The database, with every call made on one writer thread so the event loop never waits
     on disk and SQLite never sees two writers from this process."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, durable: bool = True) -> None:
+        """``durable=False``: a scratch database, not synced to disk at every commit."""
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, durable)
         migrate(self.engine)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
 
