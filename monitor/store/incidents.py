@@ -77,8 +77,12 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
         if changed:  # one statement for all, as a tick touches every live incident
             columns: dict[str, Any] = {name: bindparam(name) for name in changed[0]
                                        if name != "id"}
+            # without "id" among the parameters: SQLAlchemy would set it too, and setting a
+            # key that other tables refer to makes SQLite look for their rows, at every row
             conn.execute(update(incidents).where(incidents.c.id == bindparam("b_id"))
-                         .values(**columns), [{**row, "b_id": row["id"]} for row in changed])
+                         .values(**columns),
+                         [{**{k: v for k, v in row.items() if k != "id"}, "b_id": row["id"]}
+                          for row in changed])
     if changes.incident_items:
         conn.execute(insert(incident_items), [
             {"item_id": i, "incident_id": n, "added_at": at} for i, n, at in changes.incident_items])
