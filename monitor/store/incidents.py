@@ -12,6 +12,14 @@ from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 from monitor.collect.normalize import normalize_url
 from monitor.incidents.engine import Changes
 from monitor.records import Incident, IncidentStatus, Item, Signal, TimelineEvent
+from monitor.store.rows import (
+    bind_processor,
+    converter,
+    insert_rows,
+    present,
+    select_in,
+    update_rows,
+)
 from monitor.store.schema import incident_items, incidents, item_stories, stage_cursors, timeline
 from monitor.store.schema import items as items_t
 from monitor.store.schema import signals as signals_t
@@ -57,35 +65,27 @@ def next_incident_id(conn: Connection) -> int:
 
 
 def apply_changes(conn: Connection, changes: Changes) -> None:
-    if changes.stories:
-        conn.execute(insert(item_stories), [{"item_id": i, "story_id": s}
-                                            for i, s in changes.stories])
-    known = set()
-    if changes.incidents:
-        ids = list(changes.incidents)
-        known = set(conn.execute(select(incidents.c.id).where(incidents.c.id.in_(ids))).scalars())
+    """Write what the engine decided. Every batch and tick comes here, so its statements are
+    plain SQL (rows.py)."""
+    insert_rows(conn, [item_stories.c.item_id, item_stories.c.story_id], changes.stories)
     rows = [_incident_row(i) for i in changes.incidents.values()]
-    new = [row for row in rows if row["id"] not in known]
-    if new:
-        conn.execute(insert(incidents), new)
+    known = present(conn, incidents.c.id, changes.incidents) if rows else set()
+    convert = converter(conn, list(incidents.c))
+    insert_rows(conn, list(incidents.c), [convert(row) for row in rows if row["id"] not in known])
     # The figures are the engine's; status and level are a person's, written only where this
     # batch changed them, so that a change made meanwhile by another process is not undone.
-    figures = [{k: v for k, v in row.items() if k not in _STATE_FIELDS}
-               for row in rows if row["id"] in known and row["id"] not in changes.states]
-    states = [row for row in rows if row["id"] in known and row["id"] in changes.states]
-    for changed in (figures, states):
-        if changed:  # one statement for all, as a tick touches every live incident
-            columns: dict[str, Any] = {name: bindparam(name) for name in changed[0]
-                                       if name != "id"}
-            # without "id" among the parameters: SQLAlchemy would set it too, and setting a
-            # key that other tables refer to makes SQLite look for their rows, at every row
-            conn.execute(update(incidents).where(incidents.c.id == bindparam("b_id"))
-                         .values(**columns),
-                         [{**{k: v for k, v in row.items() if k != "id"}, "b_id": row["id"]}
-                          for row in changed])
-    if changes.incident_items:
-        conn.execute(insert(incident_items), [
-            {"item_id": i, "incident_id": n, "added_at": at} for i, n, at in changes.incident_items])
+    # The id is never set: SQLite would then look for the rows referring to it.
+    for with_state in (False, True):
+        columns = [c for c in incidents.c if c.name != "id"
+                   and (with_state or c.name not in _STATE_FIELDS)]
+        updates = [row for row in rows if row["id"] in known
+                   and (row["id"] in changes.states) is with_state]
+        if updates:
+            convert = converter(conn, [*columns, incidents.c.id])
+            update_rows(conn, columns, incidents.c.id, [convert(row) for row in updates])
+    added = bind_processor(conn, incident_items.c.added_at)
+    insert_rows(conn, list(incident_items.c),
+                [(item, incident, added(at)) for item, incident, at in changes.incident_items])
     if changes.moved_items:
         conn.execute(update(incident_items)
                      .where(incident_items.c.item_id == bindparam("i"),
@@ -100,10 +100,10 @@ def apply_changes(conn: Connection, changes: Changes) -> None:
 
 
 def append_timeline(conn: Connection, events: Sequence[TimelineEvent]) -> None:
-    if events:
-        conn.execute(insert(timeline), [
-            {"incident_id": e.incident_id, "at": e.at, "type": e.type, "actor": e.actor,
-             "data": json.dumps(e.data, ensure_ascii=False)} for e in events])
+    at = bind_processor(conn, timeline.c.at)
+    insert_rows(conn, [timeline.c[n] for n in ("incident_id", "at", "type", "actor", "data")],
+                [(e.incident_id, at(e.at), e.type, e.actor,
+                  json.dumps(e.data, ensure_ascii=False)) for e in events])
 
 
 def _incident_row(incident: Incident) -> dict[str, Any]:
@@ -199,12 +199,8 @@ def timeline_after(conn: Connection, last_id: int = 0, limit: int = 10_000, *,
 
 def incident_states(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
     """id → (status, level) as stored."""
-    found: dict[int, tuple[str, str | None]] = {}
-    for start in range(0, len(ids), 400):
-        query = select(incidents.c.id, incidents.c.status, incidents.c.level).where(
-            incidents.c.id.in_(ids[start:start + 400]))
-        found.update({row.id: (row.status, row.level) for row in conn.execute(query)})
-    return found
+    return {row[0]: (row[1], row[2]) for row in select_in(
+        conn, "SELECT id, status, level FROM incidents", incidents.c.id, ids)}
 
 
 def timeline_of(conn: Connection, incident_id: int) -> list[TimelineEvent]:

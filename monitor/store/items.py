@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
 from monitor.records import Item
-from monitor.store.rows import bind_processor, insert_rows, matching_pairs, update_rows
+from monitor.store.rows import (
+    bind_processor,
+    insert_rows,
+    matching_pairs,
+    select_in,
+    update_rows,
+)
 from monitor.store.schema import items as t
 
 REPOST_TITLE_WINDOW = timedelta(days=7)  # Media Cloud's window for same-title dedup
-T = TypeVar("T")
-_CHUNK = 400  # keeps IN (...) lists under SQLite's variable limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,11 +26,6 @@ class InsertResult:
     new: list[Item]  # stored now, with their ids; reposts included
     reposts: int  # how many of ``new`` were linked to an earlier item of another source
     known: int  # already stored (same identity or same content in this source)
-
-
-def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]
 
 
 def insert_new(conn: Connection, source: str, batch: Sequence[Item], now: datetime) -> InsertResult:
@@ -81,24 +79,23 @@ _COLUMNS = ("source", "ident", "guid", "url", "url_norm", "title", "title_norm",
 Roots = dict[tuple[str, str], list[tuple[str, int]]]
 
 
+_URL_ROOTS = "SELECT url_norm, source, MIN(COALESCE(repost_of, id)) FROM items"
+_TITLE_ROOTS = ("SELECT title_norm, source, MIN(COALESCE(repost_of, id)) FROM items "
+                "WHERE fetched_at >= ?")
+
+
 def _repost_roots(conn: Connection, fresh: Sequence[Item], now: datetime) -> Roots:
     """For every URL and title key of the batch, the first item of each source holding it."""
     roots: Roots = {}
-    urls = sorted({i.url_norm for i in fresh if i.url_norm})
-    titles = sorted({i.title_norm for i in fresh if i.title_norm})
-    root_id = func.min(func.coalesce(t.c.repost_of, t.c.id))
-    for chunk in _chunks(urls):
-        query = (select(t.c.url_norm, t.c.source, root_id)
-                 .where(t.c.url_norm.in_(chunk)).group_by(t.c.url_norm, t.c.source))
-        for key, source, first in conn.execute(query).all():
-            roots.setdefault(("u", key), []).append((source, first))
-    since = now - REPOST_TITLE_WINDOW
-    for chunk in _chunks(titles):
-        query = (select(t.c.title_norm, t.c.source, root_id)
-                 .where(and_(t.c.title_norm.in_(chunk), t.c.fetched_at >= since))
-                 .group_by(t.c.title_norm, t.c.source))
-        for key, source, first in conn.execute(query).all():
-            roots.setdefault(("t", key), []).append((source, first))
+    urls = select_in(conn, _URL_ROOTS, t.c.url_norm, {i.url_norm for i in fresh if i.url_norm},
+                     tail=" GROUP BY url_norm, source")
+    since = bind_processor(conn, t.c.fetched_at)(now - REPOST_TITLE_WINDOW)
+    titles = select_in(conn, _TITLE_ROOTS, t.c.title_norm,
+                       {i.title_norm for i in fresh if i.title_norm}, (since,),
+                       " GROUP BY title_norm, source")
+    for kind, found in (("u", urls), ("t", titles)):
+        for key, source, root in found:
+            roots.setdefault((kind, key), []).append((source, root))
     return roots
 
 
@@ -118,7 +115,7 @@ def _link_reposts(conn: Connection, stored: list[Item], roots: Roots) -> list[It
         for key in keys:
             roots.setdefault(key, []).append((item.source, item.repost_of or item.id or 0))
         linked.append(item)
-    update_rows(conn, t.c.repost_of, t.c.id, links)
+    update_rows(conn, [t.c.repost_of], t.c.id, links)
     return linked
 
 

@@ -7,7 +7,7 @@ are portable (SQLite and PostgreSQL) and run in the transaction of the connectio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Connection
@@ -29,12 +29,24 @@ def placeholder(conn: Connection) -> str:
 
 def bind_processor(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
     """The conversion SQLAlchemy applies to this column's values (aware datetimes to UTC)."""
-    process = column.type.bind_processor(conn.dialect)
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     return process if process is not None else _same
 
 
 def _same(value: Any) -> Any:
     return value
+
+
+def converter(conn: Connection, columns: Sequence[Column[Any]]
+              ) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A row for these columns from a mapping of their names to values, converted as
+    SQLAlchemy converts them."""
+    steps = [(c.name, bind_processor(conn, c)) for c in columns]
+
+    def convert(values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(process(values[name]) for name, process in steps)
+
+    return convert
 
 
 def insert_rows(conn: Connection, columns: Sequence[Column[Any]],
@@ -50,14 +62,38 @@ def insert_rows(conn: Connection, columns: Sequence[Column[Any]],
                          list(rows))
 
 
-def update_rows(conn: Connection, column: Column[Any], key: Column[Any],
-                rows: Sequence[tuple[Any, Any]]) -> None:
-    """(new value, key) pairs: ``column`` set to the value in the row with that key."""
+def update_rows(conn: Connection, columns: Sequence[Column[Any]], key: Column[Any],
+                rows: Sequence[tuple[Any, ...]]) -> None:
+    """Each row: the new values of ``columns``, then the key of the row to update."""
     if not rows:
         return
-    mark, table = placeholder(conn), _table_of([column, key])
-    conn.exec_driver_sql(f"UPDATE {table} SET {column.name} = {mark} "  # noqa: S608 (schema)
+    mark, table = placeholder(conn), _table_of([*columns, key])
+    sets = ", ".join(f"{c.name} = {mark}" for c in columns)
+    conn.exec_driver_sql(f"UPDATE {table} SET {sets} "  # noqa: S608 (names from the schema)
                          f"WHERE {key.name} = {mark}", list(rows))
+
+
+def present(conn: Connection, key: Column[Any], values: Iterable[Any]) -> set[Any]:
+    """Which of the values the key column holds."""
+    sql = f"SELECT {key.name} FROM {_table_of([key])}"  # noqa: S608 (names from the schema)
+    return {v for (v,) in select_in(conn, sql, key, values)}
+
+
+def select_in(conn: Connection, select: str, column: Column[Any], values: Iterable[Any],
+              params: tuple[Any, ...] = (), tail: str = "") -> list[tuple[Any, ...]]:
+    """Rows of ``select WHERE column IN (values) tail``, a chunk of values at a time.
+    ``select`` is written with "?" for its own ``params`` and may have a WHERE clause."""
+    mark = placeholder(conn)
+    select = select.replace("?", mark)
+    joiner = " AND " if " WHERE " in select else " WHERE "
+    wanted = sorted(set(values))
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(wanted), 2 * _CHUNK):
+        chunk = wanted[start:start + 2 * _CHUNK]
+        marks = ", ".join([mark] * len(chunk))
+        found.extend(tuple(row) for row in conn.exec_driver_sql(
+            f"{select}{joiner}{column.name} IN ({marks}){tail}", (*params, *chunk)))
+    return found
 
 
 def matching_pairs(conn: Connection, first: Column[Any], second: Column[Any],

@@ -33,9 +33,11 @@ async def test_a_second_process_gives_the_same_timeline(
     assert any("second process prepares the scenario" in r.message for r in caplog.records)
     assert there == here
     errors = here[-1]["errors"]
-    assert here[-1]["type"] == "errors" and len(errors) == 3
+    assert here[-1]["type"] == "errors"
+    assert len(errors) == 3
     n = len(lines)
     assert errors[0].startswith(f"line {n + 1}: not JSON")
-    assert errors[1].startswith(f"line {n + 2}: 'at'") and "earlier" in errors[1]
+    assert errors[1].startswith(f"line {n + 2}: 'at'")
+    assert "earlier" in errors[1]
     assert errors[2].startswith(f"line {n + 3}: 'type' must be")
     assert sum(e["type"] == "opened" for e in here) >= 4

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import inspect, text
 
+from monitor.clock import SHANGHAI
 from monitor.collect.decode import content_hash
 from monitor.collect.normalize import normalize_title, normalize_url
 from monitor.records import Item
@@ -81,3 +82,13 @@ def test_times_come_back_aware_in_utc(store: Store) -> None:
     [back] = store.transaction(lambda c: list_items(c))
     assert back.fetched_at == NOW
     assert back.fetched_at.tzinfo is not None
+
+
+def test_times_are_stored_as_sqlalchemy_stores_them(store: Store) -> None:
+    """Plain-SQL inserts write the same text as SQLAlchemy, so that times compare as text:
+    a whole second keeps its ".000000"."""
+    a = item("s", "g:1", "临沧市人民医院开通急诊绿色通道", "https://a.example/1",
+             fetched_at=NOW.astimezone(SHANGHAI))
+    store.transaction(lambda c: insert_new(c, "s", [a], NOW))
+    raw = store.transaction(lambda c: c.exec_driver_sql("SELECT fetched_at FROM items").scalar())
+    assert raw == "2026-03-06 01:00:00.000000"
