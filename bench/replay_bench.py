@@ -1,11 +1,13 @@
 """Replay benchmark: a long scenario through the whole pipeline (store, analysis, stories,
-clustering, heat, timeline) on the simulated clock, in one process.
+clustering, heat, timeline) on the simulated clock, as `monitor replay` runs it: the lines are
+prepared (parsed and analysed) in a second process.
 
 The scenario is generated on the fly and never held in memory: texts made of three sentences of
 three corpus texts (30 % drawn from health-related ones) from 30 sources at --per-day items a
 day (a city-level stream), one in ten with a media suffix on its title, and
 the demo's incidents replayed every two days at shifted times, so clustering, merging and
-level proposals have real work. Prints items per second and RSS every 100,000 items, so that
+level proposals have real work. Prints items per second and RSS (this process's and that of
+the second process preparing the lines) every 100,000 items, so that
 a run past the 72-hour windows shows whether memory stays flat.
 
     python bench/replay_bench.py [--items 200000] [--per-day 50000]
@@ -96,6 +98,15 @@ async def run(count: int, per_day: int, scratch: Path) -> None:
     seen = 0
     start = time.perf_counter()
 
+    second_peak = 0.0
+
+    def second_rss() -> float:
+        """The process preparing the lines (prepare.py), in MB."""
+        nonlocal second_peak
+        rss = sum(c.memory_info().rss for c in process.children()) / 2**20
+        second_peak = max(second_peak, rss)
+        return rss
+
     def counted() -> Iterator[str]:
         nonlocal seen
         for line in scenario(count, per_day):
@@ -103,7 +114,8 @@ async def run(count: int, per_day: int, scratch: Path) -> None:
             if seen % 100_000 == 0:
                 took = time.perf_counter() - start
                 print(f"  {seen:>9,} items  {seen / took:>7,.0f} items/s  "
-                      f"RSS {process.memory_info().rss / 2**20:>4.0f} MB  "
+                      f"RSS {process.memory_info().rss / 2**20:>4.0f} MB "
+                      f"(second process {second_rss():>4.0f} MB)  "
                       f"clusters {len(incidents.engine.clusters):>6,}  "
                       f"stories {len(incidents.engine.stories):>6,}", flush=True)
             yield line
@@ -115,14 +127,15 @@ async def run(count: int, per_day: int, scratch: Path) -> None:
         report = await replay(counted(), store, AnalysisStage(store, analyzer, clock), incidents,
                               clock, emit, lambda message: None, models=Models(
                                   PROJECT_DIR / "profile.yaml", PROJECT_DIR / "plans.yaml",
-                                  PROJECT_DIR / "models"))
+                                  PROJECT_DIR / "models", after_lines=0))  # a long scenario
     finally:
         store.close()
     took = time.perf_counter() - start
     days = count / per_day
     print(f"{report.items:,} items over {days:.1f} simulated days in {took:.0f} s: "
           f"{report.items / took:,.0f} items/s")
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, "
+          f"second process {second_peak:.0f} MB (sampled); "
           f"database {(scratch / 'bench.db').stat().st_size / 2**20:.0f} MB")
     print("timeline:", ", ".join(f"{k} {v:,}" for k, v in sorted(events.items())))
 

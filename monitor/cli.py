@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -476,9 +478,22 @@ async def _replay(settings: Settings, lines: Iterable[str], durable: bool) -> An
                             on_error=lambda m: click.echo(f"error: {m}", err=True),
                             response=response,
                             models=Models(settings.profile_path, settings.plans_path,
-                                          settings.models_dir, settings.incidents_path))
+                                          settings.models_dir, settings.incidents_path,
+                                          after_lines=_second_process_after(lines)))
     finally:
         store.close()
+
+
+def _second_process_after(scenario: Iterable[str]) -> int:
+    """A scenario file known to be long is prepared in a second process from the start."""
+    from monitor.incidents.prepare import SECOND_PROCESS_AFTER, SECOND_PROCESS_BYTES
+
+    try:
+        status = os.fstat(scenario.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return SECOND_PROCESS_AFTER
+    long = stat.S_ISREG(status.st_mode) and status.st_size >= SECOND_PROCESS_BYTES
+    return 0 if long else SECOND_PROCESS_AFTER
 
 
 def _scenario_start(first_line: str) -> datetime:

@@ -38,6 +38,7 @@ AHEAD = 4  # chunks handed to the second process before the first is taken back
 # A scenario shorter than this is prepared in this process: loading the models in a second one
 # takes longer than such a scenario.
 SECOND_PROCESS_AFTER = 10_000
+SECOND_PROCESS_BYTES = 4 * 2**20  # a scenario file this long has more lines than that
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,10 @@ async def prepared(lines: Iterable[str], preparer: Preparer,
             if not waiting and not handed_over:
                 handed_over = True
                 log.info("a second process prepares the scenario from line %d on", chunk[0][0])
-            waiting.append(pool.submit(_prepare, chunk))
+            try:
+                waiting.append(pool.submit(_prepare, chunk))
+            except BrokenProcessPool as exc:
+                raise _stopped(exc) from exc
             if len(waiting) >= AHEAD:
                 for ready in await _result(waiting.popleft()):
                     yield ready
@@ -145,5 +149,9 @@ async def _result(future: Future[list[Prepared]]) -> list[Prepared]:
     try:
         return await asyncio.wrap_future(future)
     except BrokenProcessPool as exc:
-        raise MonitorError("the process preparing the scenario's items stopped unexpectedly "
-                           f"({exc}); run the replay again") from exc
+        raise _stopped(exc) from exc
+
+
+def _stopped(exc: BrokenProcessPool) -> MonitorError:
+    return MonitorError("the process preparing the scenario's items stopped unexpectedly "
+                        f"({exc}); run the replay again")

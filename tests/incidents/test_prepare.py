@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 from pathlib import Path
 
 import pytest
 
 from monitor.analyze.lexicon import PROJECT_DIR
+from monitor.errors import MonitorError
 from monitor.incidents.prepare import Models
 from tests.incidents.conftest import Replay
 
@@ -41,3 +43,29 @@ async def test_a_second_process_gives_the_same_timeline(
     assert "earlier" in errors[1]
     assert errors[2].startswith(f"line {n + 3}: 'type' must be")
     assert sum(e["type"] == "opened" for e in here) >= 4
+
+
+class _KillOnHandOver(logging.Handler):
+    """Kills the second process as soon as it is handed its first lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "second process prepares" in record.getMessage():
+            for child in multiprocessing.active_children():
+                child.kill()
+
+
+async def test_a_killed_second_process_stops_the_replay_with_a_clear_error(
+        run_replay: Replay) -> None:
+    records = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines()]
+    models = Models(PROJECT_DIR / "profile.yaml", PROJECT_DIR / "plans.yaml",
+                    PROJECT_DIR / "models", after_lines=0)
+    logger = logging.getLogger("monitor.incidents.prepare")
+    killer = _KillOnHandOver()
+    logger.addHandler(killer)
+    logger.setLevel(logging.INFO)
+    try:
+        with pytest.raises(MonitorError, match="preparing the scenario's items stopped"):
+            await run_replay(records, models=models)
+    finally:
+        logger.removeHandler(killer)
+        logger.setLevel(logging.NOTSET)
