@@ -1,10 +1,10 @@
 """`monitor replay`: a recorded scenario through the whole pipeline on the simulated clock.
 
-Items are stored as the collectors would store them (same dedup and repost links), with the
-analysis prepared ahead (prepare.py), and fed to the incident stage, in batches of at most five
-minutes of scenario time; every ten minutes of scenario time the incident stage ticks, as the service
-does. Actions name their incident by the URL of any of its items. The output is the timeline,
-one JSON object per event, in the order the events were recorded.
+Items are stored as the collectors would store them (same dedup and repost links), with their
+analysis prepared ahead (prepare.py), and fed to the incident stage in batches of at most five
+minutes of scenario time; every ten minutes of scenario time the incident stage ticks, as the
+service does. Actions name their incident by the URL of any of its items. The output is the
+timeline, one JSON object per event, in the order the events were recorded.
 """
 
 from __future__ import annotations
