@@ -33,6 +33,7 @@ from monitor.analyze.lexicon import PROJECT_DIR
 from monitor.analyze.stage import AnalysisStage
 from monitor.clock import SimClock
 from monitor.demo.build import START
+from monitor.gc_thresholds import collect_less
 from monitor.incidents import make_engine
 from monitor.incidents.prepare import Models
 from monitor.incidents.replay import replay
@@ -141,6 +142,7 @@ async def run(count: int, per_day: int, scratch: Path) -> None:
 
 
 def main() -> None:
+    collect_less()  # as the `monitor` command does
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=200_000)
     parser.add_argument("--per-day", type=int, default=50_000)

@@ -25,6 +25,7 @@ from monitor.collect.fetch import Fetcher
 from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, load_settings, load_sources
 from monitor.errors import MonitorError
+from monitor.gc_thresholds import collect_less
 from monitor.records import Item, Signal, Source
 from monitor.store import Store
 from monitor.store.items import list_items
@@ -61,6 +62,7 @@ def _logging(level: int) -> None:
 @click.version_option(package_name="health-opinion-monitor")
 def main() -> None:
     """Health public-opinion (舆情) monitoring and response service."""
+    collect_less()
 
 
 @main.command()

@@ -24,6 +24,7 @@ from typing import Any
 from monitor.analyze.analyzer import Analyzer, load_analyzer
 from monitor.analyze.text import plain_text
 from monitor.errors import MonitorError
+from monitor.gc_thresholds import collect_less
 from monitor.incidents import make_engine
 from monitor.incidents.engine import Engine, ItemFeatures
 from monitor.incidents.scenario import ScenarioError, Step, parse_line
@@ -91,6 +92,7 @@ _preparer: Preparer | None = None  # in the second process
 def _start(models: Models) -> None:
     global _preparer
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool in order
+    collect_less()
     analyzer = load_analyzer(models.profile, models.plans, models.models_dir)
     _preparer = Preparer(analyzer, make_engine(analyzer, load_incident_settings(models.incidents)))
 
