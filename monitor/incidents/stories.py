@@ -111,13 +111,18 @@ class StoryIndex:
         self.containment = containment
         self.window_s = window_s
         self._bands = _Bands(candidates)
-        # item id → (signature, set size, band keys)
-        self._sketches: dict[int, tuple[np.ndarray, int, list[bytes]]] = {}
+        # Signatures and set sizes as rows of two arrays, so that the candidates of a text are
+        # compared with it in one step; a forgotten item's row is used again.
+        self._signatures = np.zeros((64, NUM_PERM), dtype=np.uint64)
+        self._sizes = np.zeros(64, dtype=np.int64)
+        self._free: list[int] = []
+        self._row: dict[int, int] = {}  # item id → its row
+        self._keys: dict[int, list[bytes]] = {}  # item id → its band keys
         self._story_of: dict[int, int] = {}
         self._expiry: list[tuple[float, int]] = []  # (seen at, item id), oldest first
 
     def __len__(self) -> int:
-        return len(self._sketches)
+        return len(self._row)
 
     def add(self, item_id: int, text: Sketch, at: datetime) -> int:
         """The story id (its first item's id) for the item with this sketch."""
@@ -127,23 +132,34 @@ class StoryIndex:
         if text.size:
             candidates = sorted(self._bands.query(keys))
             if candidates:
-                others = np.stack([self._sketches[k][0] for k in candidates])
-                sizes = np.array([self._sketches[k][1] for k in candidates])
-                jaccard = (others == text.signature).mean(axis=1)
-                scores = _containment(jaccard, text.size, sizes)
+                rows = [self._row[k] for k in candidates]
+                jaccard = (self._signatures[rows] == text.signature).mean(axis=1)
+                scores = _containment(jaccard, text.size, self._sizes[rows])
                 # the first of the best, in id order, so that ties never depend on the index
                 top = int(scores.argmax())
                 if scores[top] >= self.containment:
                     best = candidates[top]
         story = self._story_of[best] if best is not None else item_id
         self._bands.insert(item_id, keys)
-        self._sketches[item_id] = (text.signature, text.size, keys)
+        row = self._take_row()
+        self._signatures[row], self._sizes[row] = text.signature, text.size
+        self._row[item_id], self._keys[item_id] = row, keys
         self._story_of[item_id] = story
         heapq.heappush(self._expiry, (at.timestamp(), item_id))
         return story
 
+    def _take_row(self) -> int:
+        if self._free:
+            return self._free.pop()
+        row = len(self._row)
+        if row == len(self._sizes):
+            self._signatures = np.concatenate([self._signatures, np.zeros_like(self._signatures)])
+            self._sizes = np.concatenate([self._sizes, np.zeros_like(self._sizes)])
+        return row
+
     def forget_before(self, timestamp: float) -> None:
         while self._expiry and self._expiry[0][0] < timestamp:
             _, item_id = heapq.heappop(self._expiry)
-            self._bands.remove(item_id, self._sketches.pop(item_id)[2])
+            self._bands.remove(item_id, self._keys.pop(item_id))
+            self._free.append(self._row.pop(item_id))
             del self._story_of[item_id]
