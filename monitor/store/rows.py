@@ -1,8 +1,10 @@
-"""Plain SQL for the hot path of storing items, in the driver's own parameter style.
+"""Plain SQL for the statements every batch runs (items, signals, the engine's writes), in the
+driver's own parameter style.
 
 SQLAlchemy's expression layer builds, caches and converts every statement and parameter in
 Python; for a batch of items that costs more than the database's own work. The statements here
-are portable (SQLite and PostgreSQL) and run in the transaction of the connection given.
+are portable (SQLite and PostgreSQL), convert values as SQLAlchemy's column types do, and run in
+the transaction of the connection given.
 """
 
 from __future__ import annotations
