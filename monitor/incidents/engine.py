@@ -574,8 +574,9 @@ class Engine:
 
 def _index_terms(vector: Vector) -> set[str]:
     """The terms a cluster is found by: its strongest words and places (topic terms are
-    shared by too many clusters to narrow anything down)."""
-    return set(top({t: v for t, v in vector.items() if t[0] != "#"}, INDEX_TERMS))
+    shared by too many clusters to narrow anything down). Ties go by the term, as in top()."""
+    ranked = sorted((-v, t) for t, v in vector.items() if t[0] != "#")
+    return {t for _, t in ranked[:INDEX_TERMS]}
 
 
 def _places(cluster: Cluster) -> set[str]:
