@@ -61,5 +61,13 @@ def unit(weights: Vector) -> Vector:
 
 
 def cosine(a: Vector, b: Vector) -> float:
-    """Dot product (the cosine, for unit vectors); the key intersection runs in C."""
-    return sum(a[w] * b[w] for w in a.keys() & b.keys())
+    """Dot product (the cosine, for unit vectors). The terms are summed in the order of the
+    shorter vector, not of a set, whose order changes with each process's string hashing."""
+    if len(a) > len(b):
+        a, b = b, a
+    total = 0.0
+    for term, value in a.items():
+        other = b.get(term)
+        if other is not None:
+            total += value * other
+    return total
