@@ -76,8 +76,8 @@ def sketch(text: str) -> Sketch:
 class _Bands:
     """Items by the bands of their signatures: two items are candidates when one of their bands
     is equal. This is MinHashLSH's index, with the bands and rows datasketch chooses for the
-    threshold; its own storage layer costs about four times as much per insert, query and
-    removal, which is a fifth of a long replay."""
+    threshold, in plain dicts: datasketch's general storage layer made an add to the story
+    index take 190 µs instead of 136."""
 
     def __init__(self, threshold: float) -> None:
         chosen = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
