@@ -15,10 +15,12 @@ def pickled_by_values(cls: type[T]) -> type[T]:
     """Pickle a slotted dataclass as its constructor's arguments. Dataclasses' own pickling of
     slotted classes looks the fields up again for every object, which is several times
     slower; it counts when a long replay's items cross to another process and back."""
-    values = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    get = attrgetter(*names)
 
     def reduce(self: T) -> tuple[type[T], tuple[Any, ...]]:
-        return cls, values(self)
+        # attrgetter of one name gives the value itself, not a tuple
+        return cls, get(self) if len(names) > 1 else (get(self),)
 
     cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
     return cls

@@ -115,7 +115,7 @@ async def prepared(lines: Iterable[str], preparer: Preparer,
     numbered = ((n, line) for n, line in enumerate(lines, 1) if line.strip())
     chunks = iter(lambda: list(islice(numbered, CHUNK)), [])
     pool: ProcessPoolExecutor | None = None
-    loaded: Future[bool] | None = None
+    loaded: Future[bool] | None = None  # done once the second process has its models
     waiting: deque[Future[list[Prepared]]] = deque()
     seen, handed_over = 0, False
     try:
@@ -129,7 +129,7 @@ async def prepared(lines: Iterable[str], preparer: Preparer,
                 for ready in preparer.prepare(chunk):
                     yield ready
                 continue
-            if not waiting and not handed_over:
+            if not handed_over:
                 handed_over = True
                 log.info("a second process prepares the scenario from line %d on", chunk[0][0])
             try:
