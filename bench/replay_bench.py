@@ -2,11 +2,11 @@
 clustering, heat, timeline) on the simulated clock, as `monitor replay` runs it: the lines are
 prepared (parsed and analysed) in a second process.
 
-The scenario is generated on the fly and never held in memory: texts made of three sentences of
-three corpus texts (30 % drawn from health-related ones) from 30 sources at --per-day items a
-day (a city-level stream), one in ten with a media suffix on its title, and
-the demo's incidents replayed every two days at shifted times, so clustering, merging and
-level proposals have real work. Prints items per second and RSS (this process's and that of
+The scenario is generated into a file first (not timed, never held in memory) and replayed from
+it as `monitor replay FILE` reads it: texts made of three sentences of three corpus texts (30 %
+drawn from health-related ones) from 30 sources at --per-day items a day (a city-level stream),
+one in ten with a media suffix on its title, and the demo's incidents replayed every two days at
+shifted times, so clustering, merging and level proposals have real work. Prints items per second and RSS (this process's and that of
 the second process preparing the lines) every 100,000 items, so that
 a run past the 72-hour windows shows whether memory stays flat.
 
@@ -89,7 +89,18 @@ def _item(seconds: float, source: str, url: str, title: str, text: str) -> str:
                        "text": text}, ensure_ascii=False)
 
 
+def write_scenario(count: int, per_day: int, path: Path) -> None:
+    start = time.perf_counter()
+    with path.open("w", encoding="utf-8") as out:
+        for line in scenario(count, per_day):
+            out.write(line + "\n")
+    print(f"scenario of {count:,} items written in {time.perf_counter() - start:.0f} s "
+          f"({path.stat().st_size / 2**20:,.0f} MB)", flush=True)
+
+
 async def run(count: int, per_day: int, scratch: Path) -> None:
+    path = scratch / "scenario.jsonl"
+    write_scenario(count, per_day, path)
     process = psutil.Process()
     analyzer = load_analyzer(PROJECT_DIR / "profile.yaml", PROJECT_DIR / "plans.yaml")
     store = Store(f"sqlite:///{scratch / 'bench.db'}", durable=False)  # as `monitor replay`
@@ -108,9 +119,9 @@ async def run(count: int, per_day: int, scratch: Path) -> None:
         second_peak = max(second_peak, rss)
         return rss
 
-    def counted() -> Iterator[str]:
+    def counted(lines: Iterator[str]) -> Iterator[str]:
         nonlocal seen
-        for line in scenario(count, per_day):
+        for line in lines:
             seen += 1
             if seen % 100_000 == 0:
                 took = time.perf_counter() - start
@@ -125,10 +136,12 @@ async def run(count: int, per_day: int, scratch: Path) -> None:
         events[str(event["type"])] = events.get(str(event["type"]), 0) + 1
 
     try:
-        report = await replay(counted(), store, AnalysisStage(store, analyzer, clock), incidents,
-                              clock, emit, lambda message: None, models=Models(
-                                  PROJECT_DIR / "profile.yaml", PROJECT_DIR / "plans.yaml",
-                                  PROJECT_DIR / "models", after_lines=0))  # a long scenario
+        with path.open(encoding="utf-8") as lines:
+            report = await replay(
+                counted(lines), store, AnalysisStage(store, analyzer, clock), incidents, clock,
+                emit, lambda message: None, models=Models(
+                    PROJECT_DIR / "profile.yaml", PROJECT_DIR / "plans.yaml",
+                    PROJECT_DIR / "models", after_lines=0))  # a long scenario, as the CLI sees
     finally:
         store.close()
     took = time.perf_counter() - start

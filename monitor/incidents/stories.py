@@ -14,6 +14,7 @@ Jaccard similarity drops with every character added. bench/neardup_eval.py measu
 from __future__ import annotations
 
 import heapq
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,12 +31,12 @@ STORY_CHARS = 200
 # of its own; a multiplicative mix folds it to the 32 bits datasketch's permutations take.
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 SEED = 7
+_NOT_ALNUM = re.compile(r"[\W_]+")  # what str.isalnum() rejects, character by character
 
 
 def shingles(text: str) -> np.ndarray:
     """The distinct character bigrams of the text's letters and digits, packed as integers."""
-    compact = "".join(ch for ch in normalize(text[:STORY_CHARS * 2])[:STORY_CHARS]
-                      if ch.isalnum())
+    compact = _NOT_ALNUM.sub("", normalize(text[:STORY_CHARS * 2])[:STORY_CHARS])
     points = np.frombuffer(compact.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     if len(points) <= SHINGLE:
         return points[:1] if len(points) else points
