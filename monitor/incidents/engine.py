@@ -86,6 +86,7 @@ class Cluster:
     parent_id: int | None = None  # the closed incident this cluster re-flares
     dismissed_heat: float | None = None
     norm: float = 1.0  # of the centroid, kept up to date by the engine
+    described: int = -1  # its count when its incident was last described from its members
 
     def similarity(self, vector: Vector) -> float:
         return cosine(vector, self.centroid) / self.norm
@@ -351,6 +352,7 @@ class Engine:
         places = Counter(p for m in members for p in m.places)
         regions = Counter(self.regions[p] for p in places.elements() if p in self.regions)
         heat = cluster.heat
+        cluster.described = cluster.count
         return replace(
             incident, title=representative.title, updated_at=now, topics=topics,
             keywords=tuple(top(cluster.centroid, 5)),
@@ -373,8 +375,10 @@ class Engine:
             return
         reading = reading or self._reading(cluster, now)
         # the description (title, topics, places) settles quickly; refresh it while the
-        # incident is young and then every tenth item, the figures every time
-        if cluster.count <= 20 or cluster.count % 10 == 0 or incident.items == 0:
+        # incident is young and then every tenth item, the figures every time. A cluster that
+        # took nothing since it was described (a tick) would be described the same again.
+        if (cluster.count <= 20 or cluster.count % 10 == 0 or incident.items == 0) and \
+                cluster.described != cluster.count:
             incident = self._describe(cluster, incident, now)
         else:
             incident = replace(incident, updated_at=now, items=cluster.count,
