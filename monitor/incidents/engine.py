@@ -91,6 +91,10 @@ class Cluster:
     def similarity(self, vector: Vector) -> float:
         return cosine(vector, self.centroid) / self.norm
 
+    def likeness(self, other: Cluster) -> float:
+        """The cosine of the two centroids."""
+        return cosine(self.centroid, other.centroid) / (self.norm * other.norm)
+
 
 @dataclass
 class Changes:
@@ -176,7 +180,7 @@ class Engine:
             return
         cluster, runner_up = self._place(member)
         self._join(cluster, member)
-        if runner_up is not None and cluster.similarity(unit(runner_up.centroid)) >= \
+        if runner_up is not None and cluster.likeness(runner_up) >= \
                 self.settings.cluster.merge_similarity:
             cluster = self._merge(cluster, runner_up, seen, changes)
         if cluster.incident is None:
@@ -458,20 +462,19 @@ class Engine:
         the official notice); once their centroids come close they become one. Only incidents
         that took items since the last tick are compared, with those sharing a strong term."""
         grown, self._grown = self._grown, set()
+        with_incidents = set(self._by_incident.values())
         for key in sorted(grown):
             first = self.clusters.get(key)
             if first is None or first.incident is None or not self._accepts(first):
                 continue
-            centre = unit(first.centroid)
-            others = sorted({k for t in _index_terms(first.centroid)
-                             for k in self._index.get(t, ()) if k != key})
+            sharing = set().union(*(self._index.get(t, ()) for t in _index_terms(first.centroid)))
+            others = sorted((sharing & with_incidents) - {key})
             for other_key in others:
                 second = self.clusters.get(other_key)
                 if (second is not None and second.incident is not None
                         and self._accepts(second)
-                        and second.similarity(centre) >= self.settings.cluster.merge_similarity):
+                        and second.likeness(first) >= self.settings.cluster.merge_similarity):
                     first = self._merge(first, second, now, changes)
-                    centre = unit(first.centroid)
 
     # --- people's actions ------------------------------------------------------------------
 

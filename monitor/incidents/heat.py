@@ -113,18 +113,29 @@ class Reading:
     last_hour: int
     velocity: float  # last hour ÷ baseline; 1 while the baseline warms up
     level: str | None
-    reasons: str
+    # what the reasons say, unrounded; most readings are compared and dropped, never told
+    _items: int = 0
+    _sources: int = 0
+    _negative_share: float = 0.0
+    _heat: float = 0.0
+    _velocity: float | None = None  # None while the baseline warms up
+
+    @property
+    def reasons(self) -> str:
+        pace = (f"{self._velocity:.1f}× the baseline" if self._velocity is not None
+                else "baseline warming up")
+        return (f"{self._items} items from {self._sources} sources, {self.last_hour} in the "
+                f"last hour ({pace}), {self._negative_share:.0%} negative, heat {self._heat:.0f}")
 
 
 def read(state: HeatState, baseline: float | None, rules: list[LevelRule]) -> Reading:
+    """``rules``: the levels, highest heat first (as the settings keep them)."""
     last_hour = len(state.recent)
     velocity = last_hour / baseline if baseline else 1.0
     factor = 1 + math.log2(max(1.0, velocity))
-    heat = (state.decayed * (1 + state.negative_share)
-            * (1 + 0.1 * (len(state.sources) - 1)) * factor)
-    level = next((r.level for r in sorted(rules, key=lambda r: -r.heat)
-                  if heat >= r.heat and len(state.sources) >= r.sources), None)
-    pace = (f"{velocity:.1f}× the baseline" if baseline else "baseline warming up")
-    reasons = (f"{state.items} items from {len(state.sources)} sources, {last_hour} in the last "
-               f"hour ({pace}), {state.negative_share:.0%} negative, heat {heat:.0f}")
-    return Reading(round(heat, 1), last_hour, round(velocity, 2), level, reasons)
+    sources = len(state.sources)
+    negative_share = state.negative_share
+    heat = state.decayed * (1 + negative_share) * (1 + 0.1 * (sources - 1)) * factor
+    level = next((r.level for r in rules if heat >= r.heat and sources >= r.sources), None)
+    return Reading(round(heat, 1), last_hour, round(velocity, 2), level, state.items, sources,
+                   negative_share, heat, velocity if baseline else None)

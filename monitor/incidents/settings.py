@@ -77,6 +77,7 @@ class IncidentSettings(_Strict):
         names = [r.level for r in self.levels]
         if len(set(names)) != len(names):
             raise ValueError(f"each level may appear once in `levels` (got {names})")
+        self.levels.sort(key=lambda r: -r.heat)  # the first a reading reaches is its level
         return self
 
 
