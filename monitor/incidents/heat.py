@@ -113,19 +113,20 @@ class Reading:
     last_hour: int
     velocity: float  # last hour ÷ baseline; 1 while the baseline warms up
     level: str | None
-    # what the reasons say, unrounded; most readings are compared and dropped, never told
-    _items: int = 0
-    _sources: int = 0
-    _negative_share: float = 0.0
-    _heat: float = 0.0
-    _velocity: float | None = None  # None while the baseline warms up
+    # the figures the reasons quote, unrounded: most readings are compared and dropped, so
+    # the sentence is written only when asked for
+    items: int = 0
+    sources: int = 0
+    negative_share: float = 0.0
+    exact_heat: float = 0.0
+    exact_velocity: float | None = None  # None while the baseline warms up
 
     @property
     def reasons(self) -> str:
-        pace = (f"{self._velocity:.1f}× the baseline" if self._velocity is not None
+        pace = (f"{self.exact_velocity:.1f}× the baseline" if self.exact_velocity is not None
                 else "baseline warming up")
-        return (f"{self._items} items from {self._sources} sources, {self.last_hour} in the "
-                f"last hour ({pace}), {self._negative_share:.0%} negative, heat {self._heat:.0f}")
+        return (f"{self.items} items from {self.sources} sources, {self.last_hour} in the last "
+                f"hour ({pace}), {self.negative_share:.0%} negative, heat {self.exact_heat:.0f}")
 
 
 def read(state: HeatState, baseline: float | None, rules: list[LevelRule]) -> Reading:

@@ -12,7 +12,6 @@ from sqlalchemy import Connection, or_, select, text
 
 from monitor.store.schema import items, signals
 
-
 # a letter or digit, as str.isalnum() says of one character
 _ALNUM = re.compile(r"[^\W_]")
 
