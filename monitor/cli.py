@@ -452,7 +452,7 @@ async def _replay(settings: Settings, lines: Iterable[str], durable: bool) -> An
     from monitor.clock import SimClock
     from monitor.incidents import make_engine
     from monitor.incidents.prepare import Models
-    from monitor.incidents.replay import replay
+    from monitor.incidents.replay import replay, with_progress
     from monitor.incidents.settings import load_incident_settings
     from monitor.incidents.stage import IncidentStage
     from monitor.response.clocks import Clocks
@@ -475,27 +475,33 @@ async def _replay(settings: Settings, lines: Iterable[str], durable: bool) -> An
         analysis = AnalysisStage(store, analyzer, clock)
         incidents = IncidentStage(store, engine, clock, weights)
         response = ResponseStage(store, Clocks(policy, roster), clock)
-        return await replay(chain([first], steps), store, analysis, incidents, clock,
+        size = _file_size(lines)
+        return await replay(with_progress(chain([first], steps), _say, clock.now, size),
+                            store, analysis, incidents, clock,
                             emit=lambda e: click.echo(json.dumps(e, ensure_ascii=False)),
                             on_error=lambda m: click.echo(f"error: {m}", err=True),
                             response=response,
                             models=Models(settings.profile_path, settings.plans_path,
                                           settings.models_dir, settings.incidents_path,
-                                          after_lines=_second_process_after(lines)))
+                                          after_lines=_second_process_after(size)))
     finally:
         store.close()
 
 
-def _second_process_after(scenario: Iterable[str]) -> int:
-    """A scenario file known to be long is prepared in a second process from the start."""
-    from monitor.incidents.prepare import SECOND_PROCESS_AFTER, SECOND_PROCESS_BYTES
-
+def _file_size(scenario: Iterable[str]) -> int | None:
+    """The size of a scenario read from a regular file, else None (a pipe, a list)."""
     try:
         status = os.fstat(scenario.fileno())  # type: ignore[attr-defined]
     except (AttributeError, OSError, ValueError):
-        return SECOND_PROCESS_AFTER
-    long = stat.S_ISREG(status.st_mode) and status.st_size >= SECOND_PROCESS_BYTES
-    return 0 if long else SECOND_PROCESS_AFTER
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def _second_process_after(size: int | None) -> int:
+    """A scenario file known to be long is prepared in a second process from the start."""
+    from monitor.incidents.prepare import SECOND_PROCESS_AFTER, SECOND_PROCESS_BYTES
+
+    return 0 if size is not None and size >= SECOND_PROCESS_BYTES else SECOND_PROCESS_AFTER
 
 
 def _scenario_start(first_line: str) -> datetime:

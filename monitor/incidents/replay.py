@@ -10,7 +10,8 @@ timeline, one JSON object per event, in the order the events were recorded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -153,6 +154,27 @@ async def replay(lines: Iterable[str], store: Store, analysis: AnalysisStage,
         await replayer.step(ready)
     await replayer.flush()
     return replayer.report
+
+
+def with_progress(lines: Iterable[str], say: Callable[[str], None],
+                  scenario_now: Callable[[], datetime], size: int | None = None,
+                  every_s: float = 10.0, monotonic: Callable[[], float] = time.monotonic
+                  ) -> Iterator[str]:
+    """The lines, saying every ``every_s`` seconds how far a long replay has read: lines, the
+    share of the file (``size``: its bytes, when known), the scenario's time and the pace."""
+    start = last = monotonic()
+    read = 0
+    for count, line in enumerate(lines, 1):
+        if size:
+            read += len(line.encode("utf-8"))
+        yield line
+        now = monotonic()
+        if now - last >= every_s:
+            last = now
+            share = f" ({read / size:.0%} of the file)" if size else ""
+            at = scenario_now().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+            say(f"replay: {count:,} lines read{share}, scenario time {at}, "
+                f"{count / (now - start):,.0f} lines/s")
 
 
 def _store(conn: Connection, batch: list[tuple[Item, Prepared]], now: datetime
