@@ -65,7 +65,7 @@ class Store:
     on disk and SQLite never sees two writers from this process."""
 
     def __init__(self, url: str, durable: bool = True) -> None:
-        """``durable=False``: a scratch database, not synced to disk at every commit."""
+        """``durable=False``: a scratch database, journal in memory and no syncing."""
         self.url = url
         self.engine = make_engine(url, durable)
         migrate(self.engine)
