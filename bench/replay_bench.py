@@ -6,9 +6,9 @@ The scenario is generated into a file first (not timed, never held in memory) an
 it as `monitor replay FILE` reads it: texts made of three sentences of three corpus texts (30 %
 drawn from health-related ones) from 30 sources at --per-day items a day (a city-level stream),
 one in ten with a media suffix on its title, and the demo's incidents replayed every two days at
-shifted times, so clustering, merging and level proposals have real work. Prints items per second and RSS (this process's and that of
-the second process preparing the lines) every 100,000 items, so that
-a run past the 72-hour windows shows whether memory stays flat.
+shifted times, so clustering, merging and level proposals have real work. Prints items per
+second and RSS (this process's and that of the second process preparing the lines) every
+100,000 items, so that a run past the 72-hour windows shows whether memory stays flat.
 
     python bench/replay_bench.py [--items 200000] [--per-day 50000]
 """
@@ -69,8 +69,6 @@ def scenario(count: int, per_day: int) -> Iterator[str]:
                     burst_at += 2 * 86400
                     queue = list(bursts)
                 continue
-        # a new text from the sentences of two corpus texts, so that the stream does not
-        # repeat itself: a real city's stream is mostly distinct, unrelated items
         texts = health if rng.random() < HEALTH_SHARE else other
         # three sentences of three corpus texts, so that the stream does not repeat itself:
         # a city's stream is mostly distinct items, not 5,800 texts reposted 30 times each
