@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from tests.conftest import FeedHost
+from tests.service import free_port, service
 
 
 async def monitor(*args: str, env: dict[str, str] | None = None,
@@ -107,43 +107,31 @@ async def test_items_rejects_a_bad_since(tmp_path: Path) -> None:
     assert "is not an ISO 8601 time" in err
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_run_serves_health_and_stops_cleanly_on_sigterm(
         tmp_path: Path, feed_host: FeedHost) -> None:
     sources = sources_file(tmp_path, feed_host)
     config = no_gap_config(tmp_path)
     port = free_port()
     db = tmp_path / "m.db"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "monitor", "run", "--config", config, "--sources", str(sources),
-        "--db", f"sqlite:///{db}", "--port", str(port),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **ENV})
-    try:
-        health = {}
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):  # startup loads the model; a busy machine is slower
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                        health = await resp.json()
-                        if health.get("polled") == 3 and health["analysis_backlog"] == 0:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.1)
+    health: dict[str, Any] = {}
+    async with service("run", "--config", config, "--sources", str(sources),
+                       "--db", f"sqlite:///{db}", "--port", str(port), env=ENV,
+                       stop_within=20) as run, aiohttp.ClientSession() as session:
+        async def all_polled_and_analysed() -> bool:
+            nonlocal health
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    health = await resp.json()
+            except aiohttp.ClientConnectionError:
+                return False  # startup loads the model first
+            return health.get("polled") == 3 and health["analysis_backlog"] == 0
+
+        await run.wait_for(all_polled_and_analysed, 60, "poll of all three sources")
         assert health["status"] == "ok"
         assert health["sources"] == 3
         assert [f["source"] for f in health["failing"]] == ["broken"]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(proc.communicate(), 20)
-    assert proc.returncode == 0, err.decode()
-    assert "stopped cleanly" in err.decode()
+    assert run.proc.returncode == 0, run.stderr
+    assert "stopped cleanly" in run.stderr
     _code, out, _ = await monitor("items", "--jsonl", "--db", f"sqlite:///{db}")
     assert len(out.splitlines()) == 4
     # analysed as they arrived: every item carries its signal
