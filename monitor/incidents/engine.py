@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import islice
 
 from monitor.incidents.heat import Baselines, HeatState, Reading, read
 from monitor.incidents.settings import IncidentSettings
@@ -87,6 +88,7 @@ class Cluster:
     dismissed_heat: float | None = None
     norm: float = 1.0  # of the centroid, kept up to date by the engine
     described: int = -1  # its count when its incident was last described from its members
+    terms: set[str] = field(default_factory=set)  # what the engine's index files it under
 
     def similarity(self, vector: Vector) -> float:
         return cosine(vector, self.centroid) / self.norm
@@ -251,12 +253,19 @@ class Engine:
             self._grown.add(cluster.key)
 
     def _add_to_centroid(self, cluster: Cluster, vector: Vector) -> None:
-        old_terms = _index_terms(cluster.centroid)
+        centroid = cluster.centroid
         for term, value in vector.items():
-            cluster.centroid[term] = cluster.centroid.get(term, 0.0) + value
-        cluster.centroid = top(cluster.centroid, CENTROID_TERMS)
-        cluster.norm = sum(v * v for v in cluster.centroid.values()) ** 0.5 or 1.0
-        new_terms = _index_terms(cluster.centroid)
+            centroid[term] = centroid.get(term, 0.0) + value
+        # one ranking gives both the strongest terms kept (as top() keeps them) and the terms
+        # the cluster is found by (as _index_terms() chooses them)
+        ranked = sorted((-v, t) for t, v in centroid.items())
+        if len(ranked) > CENTROID_TERMS:
+            ranked = ranked[:CENTROID_TERMS]
+            centroid = cluster.centroid = {t: -v for v, t in ranked}
+        cluster.norm = sum(v * v for v in centroid.values()) ** 0.5 or 1.0
+        old_terms = cluster.terms
+        cluster.terms = new_terms = set(islice((t for _, t in ranked if t[0] != "#"),
+                                               INDEX_TERMS))
         for term in old_terms - new_terms:
             self._index[term].discard(cluster.key)
             if not self._index[term]:
@@ -285,7 +294,7 @@ class Engine:
             self._by_story.pop(story, None)
 
     def _drop(self, cluster: Cluster) -> None:
-        for term in _index_terms(cluster.centroid):
+        for term in cluster.terms:
             keys = self._index.get(term)
             if keys is not None:
                 keys.discard(cluster.key)
@@ -383,12 +392,12 @@ class Engine:
         # took nothing since it was described (a tick) would be described the same again.
         if (cluster.count <= 20 or cluster.count % 10 == 0 or incident.items == 0) and \
                 cluster.described != cluster.count:
-            incident = self._describe(cluster, incident, now)
+            incident = replace(self._describe(cluster, incident, now), heat=reading.heat)
         else:
             incident = replace(incident, updated_at=now, items=cluster.count,
                                stories=cluster.stories, sources=len(cluster.heat.sources),
-                               negative_share=round(cluster.heat.negative_share, 3))
-        incident = replace(incident, heat=reading.heat)
+                               negative_share=round(cluster.heat.negative_share, 3),
+                               heat=reading.heat)
         if reading.level != incident.proposed_level and incident.status in LIVE:
             changes.event(incident, now, "level_proposed", level=reading.level,
                           previous=incident.proposed_level, heat=reading.heat,
@@ -467,7 +476,7 @@ class Engine:
             first = self.clusters.get(key)
             if first is None or first.incident is None or not self._accepts(first):
                 continue
-            sharing = set().union(*(self._index.get(t, ()) for t in _index_terms(first.centroid)))
+            sharing = set().union(*(self._index.get(t, ()) for t in first.terms))
             others = sorted((sharing & with_incidents) - {key})
             for other_key in others:
                 second = self.clusters.get(other_key)

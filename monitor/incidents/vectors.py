@@ -61,13 +61,10 @@ def unit(weights: Vector) -> Vector:
 
 
 def cosine(a: Vector, b: Vector) -> float:
-    """Dot product (the cosine, for unit vectors). The terms are summed in the order of the
-    shorter vector, not of a set, whose order changes with each process's string hashing."""
-    if len(a) > len(b):
-        a, b = b, a
+    """Dot product (the cosine, for unit vectors). The shared terms are found by a set
+    intersection and summed in term order, so that the sum never depends on the order of a
+    set, which changes with each process's string hashing."""
     total = 0.0
-    for term, value in a.items():
-        other = b.get(term)
-        if other is not None:
-            total += value * other
+    for term in sorted(a.keys() & b.keys()):
+        total += a[term] * b[term]
     return total
