@@ -56,7 +56,8 @@ async def _drain(stream: asyncio.StreamReader | None, into: bytearray) -> None:
 async def service(*args: str, env: dict[str, str] | None = None,
                   stop_within: float = 30) -> AsyncIterator[Service]:
     """Runs `python -m monitor *args`; on leaving, stops it with SIGTERM (killing it if it has
-    not stopped within `stop_within` seconds) and waits until its output is read to the end."""
+    not stopped within `stop_within` seconds) and reads its output to the end, which comes only
+    when no child process of it is left holding the output open."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "monitor", *args, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})})
@@ -75,4 +76,8 @@ async def service(*args: str, env: dict[str, str] | None = None,
             raise AssertionError(f"the service did not stop within {stop_within:.0f} s of "
                                  f"SIGTERM:\n{running.stderr[-3000:]}") from None
         finally:
-            await readers
+            try:
+                await asyncio.wait_for(readers, 10)
+            except TimeoutError:
+                raise AssertionError("the service exited, but its output stayed open: a child "
+                                     "process outlived it") from None

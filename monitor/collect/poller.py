@@ -9,7 +9,6 @@ import asyncio
 import hashlib
 import logging
 import os
-import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -29,6 +28,7 @@ from monitor.records import FetchStatus, Source, SourceHealth
 from monitor.store import Store
 from monitor.store.items import entries_last_week, insert_new
 from monitor.store.sources import all_health, get_health, put_health
+from monitor.workers import follow_parent
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,7 @@ def parser_pool() -> ProcessPoolExecutor:
     event loop and the store writer keep a core. Spawned, not forked: the parent has threads."""
     workers = max(1, (os.cpu_count() or 2) - 1)
     return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                               initializer=_leave_signals_to_parent)
-
-
-def _leave_signals_to_parent() -> None:
-    # Ctrl-C reaches the whole process group; the parent shuts the pool down in order.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                               initializer=follow_parent)
 
 
 class Poller:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -32,6 +31,7 @@ from monitor.incidents.settings import INCIDENTS_PATH, load_incident_settings
 from monitor.records import Signal
 from monitor.store.search import index_text
 from monitor.store.signals import signal_values
+from monitor.workers import follow_parent
 
 log = logging.getLogger(__name__)
 CHUNK = 500  # lines per task
@@ -91,7 +91,7 @@ _preparer: Preparer | None = None  # in the second process
 
 def _start(models: Models) -> None:
     global _preparer
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool in order
+    follow_parent()
     collect_less()
     analyzer = load_analyzer(models.profile, models.plans, models.models_dir)
     _preparer = Preparer(analyzer, make_engine(analyzer, load_incident_settings(models.incidents)))
