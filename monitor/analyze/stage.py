@@ -7,7 +7,6 @@ memory only."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,6 +22,7 @@ from monitor.records import Signal
 from monitor.store import Store
 from monitor.store.search import index_items
 from monitor.store.signals import put_signals, unanalysed
+from monitor.waiting import until_woken
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,7 @@ class AnalysisStage:
                 raise
             except Exception:
                 log.exception("analysis failed; the items stay queued and are retried")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.IDLE_CHECK_S)
+            await until_woken(self._wake, self.IDLE_CHECK_S)
 
 
 def _store(conn: Connection, signals: list[Signal], now: datetime,

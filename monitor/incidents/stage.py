@@ -5,7 +5,6 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from monitor.store.incidents import (
     next_incident_id,
     set_cursor,
 )
+from monitor.waiting import until_woken
 
 log = logging.getLogger(__name__)
 NAME = "incidents"
@@ -218,8 +218,7 @@ class IncidentStage:
                 raise
             except Exception:
                 log.exception("incident stage failed; it resumes from its cursor")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 60.0)
+            await until_woken(self._wake, 60.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ is found out by its expired lease, and the message goes out again marked 重发.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -48,6 +47,7 @@ from monitor.store.incidents import (
     incident_plans,
 )
 from monitor.store.response import add_outbox
+from monitor.waiting import until_woken
 from monitor.wording import LEVELS
 
 log = logging.getLogger(__name__)
@@ -318,8 +318,7 @@ class Sender:
                 raise
             except Exception:
                 log.exception("sender failed; the alerts stay in the outbox and are retried")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 1.0)
+            await until_woken(self._wake, 1.0)
 
 
 def _overrides_silence(row: dict[str, Any]) -> bool:
