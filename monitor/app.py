@@ -52,6 +52,11 @@ INCIDENTS = web.AppKey("incidents", IncidentStage)
 SOURCES = web.AppKey("sources", SourceList)
 
 
+# How long a stopping web server waits for requests in progress (aiohttp's default is 60 s):
+# the dashboard's requests are short, and a stop must not outlast a supervisor's patience.
+SHUTDOWN_S = 10.0
+
+
 def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
               sources: SourceList | None = None, send_alerts: bool = True) -> web.Application:
     """Everything the service runs, owned by the app's cleanup context so that Ctrl-C or
@@ -147,6 +152,10 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         store.close()
         log.info("stopped cleanly")
 
+    async def say_stopping(app: web.Application) -> None:
+        log.info("shutting down: requests in progress get up to %.0f s to finish", SHUTDOWN_S)
+
+    app.on_shutdown.append(say_stopping)
     app.cleanup_ctx.append(lifecycle)
     return app
 

@@ -77,13 +77,14 @@ def run(config: Path | None, db: str | None, sources: Path | None, host: str | N
     """Run the service: collectors on their schedules and the web server."""
     from aiohttp import web
 
-    from monitor.app import build_app
+    from monitor.app import SHUTDOWN_S, build_app
 
     _logging(logging.INFO)
     settings = load_settings(config, database=db, sources=sources)
     app = build_app(settings)
     web.run_app(app, host=host or settings.web.host, port=port or settings.web.port,
-                print=lambda text: log.info("%s", text.strip()), handle_signals=True)
+                print=lambda text: log.info("%s", text.strip()), handle_signals=True,
+                shutdown_timeout=SHUTDOWN_S)
 
 
 @main.command()
@@ -101,6 +102,7 @@ def demo(config: Path | None, db: str | None, speed: float, port: int | None) ->
 
     from aiohttp import web
 
+    from monitor.app import SHUTDOWN_S
     from monitor.demo.serve import demo_app
 
     _logging(logging.INFO)
@@ -109,7 +111,7 @@ def demo(config: Path | None, db: str | None, speed: float, port: int | None) ->
         if port is not None:
             settings = replace(settings, web=settings.web.model_copy(update={"port": port}))
         web.run_app(demo_app(settings, speed), host="127.0.0.1", port=0,
-                    print=lambda text: None, handle_signals=True)
+                    print=lambda text: None, handle_signals=True, shutdown_timeout=SHUTDOWN_S)
 
 
 @main.command()

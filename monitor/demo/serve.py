@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from monitor.app import INCIDENTS, build_app
+from monitor.app import INCIDENTS, SHUTDOWN_S, build_app
 from monitor.clock import AcceleratedClock
 from monitor.config import Settings, SourceList
 from monitor.incidents.engine import ActionError
@@ -71,7 +71,7 @@ def demo_app(settings: Settings, speed: float) -> web.Application:
                             content_type="application/rss+xml")
 
     feeds.router.add_get(FEED_PATH, serve)
-    runner = web.AppRunner(feeds, access_log=None)
+    runner = web.AppRunner(feeds, access_log=None, shutdown_timeout=SHUTDOWN_S)
     site_port: list[int] = []
 
     async def feed_server(app: web.Application) -> AsyncIterator[None]:
@@ -102,7 +102,7 @@ def demo_app(settings: Settings, speed: float) -> web.Application:
         inner = build_app(replace(settings, fetch=fetch), clock=clock, sources=sources,
                           send_alerts=False)
         password = _demo_user(settings.database_url)
-        runner_inner = web.AppRunner(inner, access_log=None)
+        runner_inner = web.AppRunner(inner, access_log=None, shutdown_timeout=SHUTDOWN_S)
         await runner_inner.setup()
         await web.TCPSite(runner_inner, settings.web.host, settings.web.port).start()
         if password is not None:
