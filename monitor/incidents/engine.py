@@ -264,8 +264,7 @@ class Engine:
             centroid = cluster.centroid = {t: -v for v, t in ranked}
         cluster.norm = sum(v * v for v in centroid.values()) ** 0.5 or 1.0
         old_terms = cluster.terms
-        cluster.terms = new_terms = set(islice((t for _, t in ranked if t[0] != "#"),
-                                               INDEX_TERMS))
+        cluster.terms = new_terms = _strongest_index_terms(ranked)
         for term in old_terms - new_terms:
             self._index[term].discard(cluster.key)
             if not self._index[term]:
@@ -591,8 +590,12 @@ class Engine:
 def _index_terms(vector: Vector) -> set[str]:
     """The terms a cluster is found by: its strongest words and places (topic terms are
     shared by too many clusters to narrow anything down). Ties go by the term, as in top()."""
-    ranked = sorted((-v, t) for t, v in vector.items() if t[0] != "#")
-    return {t for _, t in ranked[:INDEX_TERMS]}
+    return _strongest_index_terms(sorted((-v, t) for t, v in vector.items()))
+
+
+def _strongest_index_terms(ranked: list[tuple[float, str]]) -> set[str]:
+    """_index_terms of a vector already ranked as (-weight, term) pairs."""
+    return set(islice((t for _, t in ranked if t[0] != "#"), INDEX_TERMS))
 
 
 def _places(cluster: Cluster) -> set[str]:
