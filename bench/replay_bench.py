@@ -1,6 +1,7 @@
 """Replay benchmark: a long scenario through the whole pipeline (store, analysis, stories,
-clustering, heat, timeline) on the simulated clock, as `monitor replay` runs it: the lines are
-prepared (parsed and analysed) in a second process.
+clustering, heat, timeline) on the simulated clock, as `monitor replay` runs it less the response
+clocks (so its batches run from tick to tick): the lines are prepared (parsed and analysed) in a
+second process.
 
 The scenario is generated into a file first (not timed, never held in memory) and replayed from
 it as `monitor replay FILE` reads it: texts made of three sentences of three corpus texts (30 %
