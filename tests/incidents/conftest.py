@@ -52,19 +52,21 @@ def run_replay(tmp_path: Path, analyzer: Analyzer) -> Replay:
     counter = iter(range(1000))
 
     async def run(records: Iterable[dict[str, Any]], policy: Policy | None = None,
-                  roster: Roster | None = None, models: Models | None = None
-                  ) -> list[dict[str, Any]]:
+                  roster: Roster | None = None, models: Models | None = None,
+                  clocks: bool = True) -> list[dict[str, Any]]:
+        """``clocks=False``: without the response stage."""
         store = Store(f"sqlite:///{tmp_path / f'replay{next(counter)}.db'}")
         clock = SimClock(START)
         engine = make_engine(analyzer, load_incident_settings())
         events: list[dict[str, Any]] = []
         errors: list[str] = []
+        response = ResponseStage(store, Clocks(policy or load_policy(), roster or load_roster()),
+                                 clock) if clocks else None
         try:
             await replay((json.dumps(r, ensure_ascii=False) if isinstance(r, dict) else r
                           for r in records), store, AnalysisStage(store, analyzer, clock),
                          IncidentStage(store, engine, clock), clock, events.append, errors.append,
-                         ResponseStage(store, Clocks(policy or load_policy(), roster or load_roster()),
-                                       clock), models)
+                         response, models)
         finally:
             store.close()
         if errors:
