@@ -152,8 +152,8 @@ class StoryIndex:
         if not self._free:
             held = len(self._sizes)
             self._signatures = np.concatenate([self._signatures, np.zeros_like(self._signatures)])
-            for name in ("_sizes", "_ids", "_stories"):
-                setattr(self, name, np.concatenate([getattr(self, name), np.zeros(held, np.int64)]))
+            self._sizes, self._ids, self._stories = (
+                np.concatenate([a, np.zeros_like(a)]) for a in (self._sizes, self._ids, self._stories))
             self._keys.extend([] for _ in range(held))
             self._free = list(range(2 * held - 1, held - 1, -1))
         return self._free.pop()
