@@ -135,6 +135,7 @@ class Engine:
         self._index: dict[str, set[int]] = {}
         self._by_story: dict[int, int] = {}  # story id → cluster key
         self._story_seen: dict[int, float] = {}  # story id → its latest item, for forgetting
+        self._story_expiry: list[tuple[float, int]] = []  # (item at, story id); may be stale
         self._by_incident: dict[int, int] = {}  # incident id → cluster key
         self._reflares: dict[int, int] = {}  # closed incident id → cluster of its re-flare
         self._expiry: list[tuple[float, int]] = []  # (last item at, cluster key); may be stale
@@ -249,6 +250,7 @@ class Engine:
         if member.story_id not in self._by_story:
             self._by_story[member.story_id] = cluster.key
         self._story_seen[member.story_id] = member.at
+        heapq.heappush(self._story_expiry, (member.at, member.story_id))
         if cluster.incident is not None:
             self._grown.add(cluster.key)
 
@@ -288,9 +290,11 @@ class Engine:
     def _forget_stories(self, now: float) -> None:
         """A story whose latest copy is older than the story window gets no more copies."""
         horizon = now - self.settings.near_duplicate.window
-        for story in [s for s, at in self._story_seen.items() if at < horizon]:
-            del self._story_seen[story]
-            self._by_story.pop(story, None)
+        while self._story_expiry and self._story_expiry[0][0] < horizon:
+            at, story = heapq.heappop(self._story_expiry)
+            if self._story_seen.get(story) == at:  # else a later item has moved it
+                del self._story_seen[story]
+                self._by_story.pop(story, None)
 
     def _drop(self, cluster: Cluster) -> None:
         for term in cluster.terms:
