@@ -135,9 +135,10 @@ class IncidentStage:
         self._after(changes)
 
     async def _take_stored_states(self) -> None:
-        """Statuses and levels set by a person through another process (the command line)."""
+        """Statuses and levels set by a person through another process (the command line).
+        A private database has no other process: its states are the engine's own."""
         ids = self.engine.live_incident_ids()
-        if not ids:
+        if not ids or self.store.private:
             return
         stored = await self.store.run(partial(incident_states, ids=ids))
         for incident_id, (status, level) in stored.items():

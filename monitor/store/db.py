@@ -65,8 +65,10 @@ class Store:
     on disk and SQLite never sees two writers from this process."""
 
     def __init__(self, url: str, durable: bool = True) -> None:
-        """``durable=False``: a scratch database, journal in memory and no syncing."""
+        """``durable=False``: a scratch database that no other process uses (a replay's),
+        journal in memory and no syncing."""
         self.url = url
+        self.private = not durable
         self.engine = make_engine(url, durable)
         migrate(self.engine)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")

@@ -53,9 +53,10 @@ def run_replay(tmp_path: Path, analyzer: Analyzer) -> Replay:
 
     async def run(records: Iterable[dict[str, Any]], policy: Policy | None = None,
                   roster: Roster | None = None, models: Models | None = None,
-                  clocks: bool = True) -> list[dict[str, Any]]:
-        """``clocks=False``: without the response stage."""
-        store = Store(f"sqlite:///{tmp_path / f'replay{next(counter)}.db'}")
+                  clocks: bool = True, durable: bool = True) -> list[dict[str, Any]]:
+        """``clocks=False``: without the response stage; ``durable=False``: on a private
+        scratch database, as `monitor replay` without --db."""
+        store = Store(f"sqlite:///{tmp_path / f'replay{next(counter)}.db'}", durable)
         clock = SimClock(START)
         engine = make_engine(analyzer, load_incident_settings())
         events: list[dict[str, Any]] = []

@@ -64,10 +64,11 @@ async def test_demo_scenario(run_replay: Replay,
 async def test_the_incidents_do_not_depend_on_the_batches(run_replay: Replay) -> None:
     # With the response clocks a replay's batches end every five scenario minutes, so that the
     # clocks see new events in time; without them a batch runs to the next ten-minute tick.
-    # The incident stage's part of the timeline is the same either way, in the same order.
+    # On a private scratch database the stage does not read the incidents' states back at each
+    # tick. The incident stage's part of the timeline is the same either way, in the same order.
     records = [json.loads(line) for line in
                (DEMO / "scenario.jsonl").read_text(encoding="utf-8").splitlines()]
-    alone = await run_replay(records, clocks=False)
+    alone = await run_replay(records, clocks=False, durable=False)
     clocked = await run_replay(records)
     responses = {"deadline_set", "deadline_met", "deadline_missed", "deadline_cancelled",
                  "reminder", "notified", "escalated", "clocks_stopped"}
