@@ -90,11 +90,15 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     app.router.add_get("/api/incidents", incidents_json)
     app.router.add_get("/api/openapi.json", openapi)
 
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+    async def start(app: web.Application, opened: contextlib.AsyncExitStack) -> None:
+        """Open the store, the stages and the sessions, each closed by ``opened``."""
         store = Store(settings.database_url)
+        opened.callback(store.close)
         app[STORE] = store
         fetcher = Fetcher(settings.fetch, sources.trusted_hosts)
+        opened.push_async_callback(fetcher.close)
         pool = parser_pool()
+        opened.callback(pool.shutdown)
         stage = AnalysisStage(store, analyzer, clock_)
         weights = {s.name: s.weight for s in sources.sources}
         incidents = IncidentStage(store, make_engine(analyzer, incident_settings), clock_,
@@ -109,6 +113,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         app.router.add_routes(Browse(store, analyzer, sources, clock_).routes())
         app.router.add_routes(ReportPages(store, report_context, clock_).routes())
         session = aiohttp.ClientSession()
+        opened.push_async_callback(session.close)
         links = Links(lambda i: f"{public.rstrip('/')}/incidents/{i}",
                       lambda row, channel: ack_url(public, secret, clock_, row, channel))
         sender = Sender(store, channels, routing, roster, clock_, session, links)
@@ -133,6 +138,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
             tasks.append(asyncio.create_task(daily.run(), name="daily-report"))
         if poll:
             tasks.append(asyncio.create_task(poller.run(sources.sources), name="pollers"))
+        opened.push_async_callback(_stop, tasks)  # closed first: the tasks use the rest
         enabled = sum(s.enabled for s in sources.sources)
         origin = settings.sources_path if given is None else "the caller"
         log.info("started: %d sources (%d enabled) from %s, database %s", len(sources.sources),
@@ -140,16 +146,14 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         log.info("analysis: model %s, %d watch plans from %s, profile %s",
                  analyzer.model.ident, len(analyzer.plans.plans), settings.plans_path,
                  settings.profile_path)
-        yield
-        log.info("stopping: waiting for running fetches to finish their writes")
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await fetcher.close()
-        await session.close()
-        pool.shutdown()
-        store.close()
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        # what start() opened is closed in reverse order when the service stops, and also when
+        # it is stopped (a restart's SIGTERM) or fails while it is still starting
+        async with contextlib.AsyncExitStack() as opened:
+            await start(app, opened)
+            yield
+            log.info("stopping: waiting for running fetches to finish their writes")
         log.info("stopped cleanly")
 
     async def say_stopping(app: web.Application) -> None:
@@ -158,6 +162,13 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     app.on_shutdown.append(say_stopping)
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _safe_url(url: str) -> str:
