@@ -4,8 +4,9 @@ Items are stored as the collectors would store them (same dedup and repost links
 analysis prepared ahead (prepare.py), and fed to the incident stage in batches; every ten minutes
 of scenario time the incident stage ticks, as the service does, and a batch ends there. While the
 response clocks run, a batch also ends after five minutes of scenario time, so that the clocks
-see an incident's events at most that late. Actions name their incident by the URL of any of its items. The output is the
-timeline, one JSON object per event, in the order the events were recorded.
+see an incident's events at most that late. Actions name their incident by the URL of any of
+its items. The output is the timeline, one JSON object per event, in the order the events were
+recorded.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from monitor.store.signals import put_signal_values
 log = logging.getLogger(__name__)
 # Scenario seconds per batch while the response clocks run. Without them a batch runs to the next
 # tick: the engine decides the same whatever the batches, and every batch costs a transaction
-# and a round of lookups (7 % of a long replay at five minutes).
+# and a round of lookups (about 6 % of a long replay at five minutes).
 BATCH_S = 300
 BATCH_ITEMS = 1000
 
