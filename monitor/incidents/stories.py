@@ -151,9 +151,8 @@ class StoryIndex:
     def _take_row(self) -> int:
         if not self._free:
             held = len(self._sizes)
-            self._signatures = np.concatenate([self._signatures, np.zeros_like(self._signatures)])
-            self._sizes, self._ids, self._stories = (
-                np.concatenate([a, np.zeros_like(a)]) for a in (self._sizes, self._ids, self._stories))
+            self._signatures, self._sizes, self._ids, self._stories = map(
+                _doubled, (self._signatures, self._sizes, self._ids, self._stories))
             self._keys.extend([] for _ in range(held))
             self._free = list(range(2 * held - 1, held - 1, -1))
         return self._free.pop()
@@ -164,3 +163,8 @@ class StoryIndex:
             self._bands.remove(row, self._keys[row])
             self._keys[row] = []
             self._free.append(row)
+
+
+def _doubled(rows: np.ndarray) -> np.ndarray:
+    """The rows and as many empty ones after them."""
+    return np.concatenate([rows, np.zeros_like(rows)])
