@@ -99,9 +99,8 @@ class _Replayer:
             stored = await self.store.run(partial(_store, batch=batch, now=self.clock.now()))
             await self.incidents.take(stored)
         if self.response is not None:
-            await self.response.process_events()
-            await self.response.run_due(self.clock.now())
-            self.due = await self.response.next_due()  # only the response stage changes it
+            # only the response stage changes the next due time
+            self.due = await self.response.catch_up(self.clock.now())
         events = await self.store.run(lambda c: timeline_after(c, self.last_event))
         for event in events:
             self.emit(event_json(event))

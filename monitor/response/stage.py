@@ -13,15 +13,14 @@ from functools import partial
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from monitor import failpoints
 from monitor.clock import Clock, SimClock, WallClock
 from monitor.response.clocks import Clocks
 from monitor.store import Store
-from monitor.store.incidents import get_cursor, set_cursor, timeline_after
+from monitor.store.incidents import get_cursor, newest_event_id, set_cursor, timeline_after
 from monitor.store.response import due_action_ids, next_due_at
-from monitor.store.schema import timeline
 
 log = logging.getLogger(__name__)
 NAME = "response"  # its cursor is a timeline id
@@ -45,9 +44,34 @@ class ResponseStage:
 
     async def process_events(self) -> int:
         """Follow the timeline from the cursor; returns how many events were handled."""
+        return await self.store.run_transactions(self._follow)
+
+    async def run_due(self, now: datetime | None = None) -> int:
+        """Carry out every action due by now, each in its own transaction."""
+        return await self.store.run_transactions(partial(self._carry_out_due, now,
+                                                         self._outbox_waker()))
+
+    async def next_due(self) -> datetime | None:
+        return await self.store.run(next_due_at)
+
+    async def catch_up(self, now: datetime | None = None) -> datetime | None:
+        """Follow the timeline, carry out what is due by now, and return the next due time,
+        in one trip to the store's thread (each step still in its own transactions)."""
+        wake = self._outbox_waker()
+
+        def steps() -> datetime | None:
+            self._follow()
+            self._carry_out_due(now, wake)
+            return self.store.transaction(next_due_at)
+
+        return await self.store.run_transactions(steps)
+
+    # --- on the store's thread ---------------------------------------------------------------
+
+    def _follow(self) -> int:
         total = 0
         while True:
-            handled, more = await self.store.run(self._events_batch)
+            handled, more = self.store.transaction(self._events_batch)
             total += handled
             if not more:
                 return total
@@ -55,7 +79,7 @@ class ResponseStage:
     def _events_batch(self, conn: Connection) -> tuple[int, bool]:
         now = self.clock.now()
         cursor = get_cursor(conn, NAME)
-        newest = conn.execute(select(func.max(timeline.c.id))).scalar() or 0
+        newest = newest_event_id(conn)
         events = timeline_after(conn, cursor, EVENT_BATCH, until=newest, types=HANDLED)
         for event in events:
             self.clocks.handle(conn, event, now)
@@ -64,23 +88,29 @@ class ResponseStage:
         set_cursor(conn, NAME, (events[-1].id or cursor) if more else newest)
         return len(events), more
 
-    async def run_due(self, now: datetime | None = None) -> int:
-        """Carry out every action due by now, each in its own transaction."""
+    def _carry_out_due(self, now: datetime | None, wake: Callable[[], None] | None) -> int:
         done = 0
         while True:
-            ids = await self.store.run(partial(due_action_ids, now=now or self.clock.now()))
+            ids = self.store.transaction(partial(due_action_ids, now=now or self.clock.now()))
             if not ids:
                 return done
             for action_id in ids:
-                carry_out = partial(self.clocks.carry_out, action_id=action_id,
-                                    now=now or self.clock.now())
-                done += await self.store.run(carry_out)
+                done += self.store.transaction(partial(
+                    self.clocks.carry_out, action_id=action_id, now=now or self.clock.now()))
                 failpoints.hit("response.between_actions")
-                if self.on_outbox is not None:
-                    self.on_outbox()
+                if wake is not None:
+                    wake()  # each alert leaves as soon as its action is done
 
-    async def next_due(self) -> datetime | None:
-        return await self.store.run(next_due_at)
+    def _outbox_waker(self) -> Callable[[], None] | None:
+        """The sender's wake-up, callable from the store's thread (it belongs to the loop)."""
+        if self.on_outbox is None:
+            return None
+        loop, on_outbox = asyncio.get_running_loop(), self.on_outbox
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(on_outbox)
+
+        return wake
 
     async def run(self) -> None:
         """The service loop: follow the timeline and do what falls due. On the wall clock
@@ -93,9 +123,7 @@ class ResponseStage:
                 self._wake.clear()
                 due = None
                 try:
-                    await self.process_events()
-                    await self.run_due()
-                    due = await self.next_due()
+                    due = await self.catch_up()
                     if due is not None and isinstance(self.clock, WallClock):
                         # only a wake-up call: if it is lost or skipped, the store still has
                         # the action and the loop's own wait finds it

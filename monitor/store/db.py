@@ -83,6 +83,12 @@ class Store:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.transaction, fn)
 
+    async def run_transactions(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the writer thread, where it runs its own transactions
+        (``transaction``): work of many transactions in one trip from the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn)
+
     def close(self) -> None:
         # wait=True: a transaction already started finishes (or rolls back) before we exit.
         self._executor.shutdown(wait=True)

@@ -16,6 +16,7 @@ from monitor.store.rows import (
     bind_processor,
     converter,
     insert_rows,
+    placeholder,
     present,
     select_in,
     update_rows,
@@ -29,15 +30,20 @@ _JSON_FIELDS = ("topics", "keywords", "places")
 _STATE_FIELDS = ("status", "level", "merged_into")
 
 
+# The stages read and move their cursors at every batch: plain SQL (rows.py).
 def get_cursor(conn: Connection, stage: str) -> int:
-    value = conn.execute(select(stage_cursors.c.last_item_id)
-                         .where(stage_cursors.c.stage == stage)).scalar()
+    mark = placeholder(conn)
+    value = conn.exec_driver_sql(
+        f"SELECT last_item_id FROM stage_cursors WHERE stage = {mark}",  # noqa: S608 (a mark)
+        (stage,)).scalar()
     return int(value or 0)
 
 
 def set_cursor(conn: Connection, stage: str, last_item_id: int) -> None:
-    done = conn.execute(update(stage_cursors).where(stage_cursors.c.stage == stage)
-                        .values(last_item_id=last_item_id))
+    mark = placeholder(conn)
+    done = conn.exec_driver_sql(
+        f"UPDATE stage_cursors SET last_item_id = {mark} WHERE stage = {mark}",  # noqa: S608
+        (last_item_id, stage))
     if done.rowcount == 0:
         conn.execute(insert(stage_cursors).values(stage=stage, last_item_id=last_item_id))
 
@@ -181,6 +187,10 @@ def dismissed_heat(conn: Connection, incident_id: int) -> float | None:
              .order_by(timeline.c.id.desc()).limit(1))
     data = conn.execute(query).scalar()
     return float(json.loads(data).get("heat") or 1.0) if data else None
+
+
+def newest_event_id(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT MAX(id) FROM timeline").scalar() or 0)
 
 
 def timeline_after(conn: Connection, last_id: int = 0, limit: int = 10_000, *,

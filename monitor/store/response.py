@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, insert, select, update
 
 from monitor.records import Deadline, DueAction, TimelineEvent
+from monitor.store.rows import bind_processor, placeholder, result_processor
 from monitor.store.schema import clocks, deadlines, due_actions, items, outbox, timeline
 
 
@@ -97,18 +98,20 @@ def pending_actions(conn: Connection, incident_id: int | None = None) -> list[Du
                                                             due_actions.c.id))]
 
 
+# The response stage asks these two after every batch, mostly to hear "nothing yet": plain
+# SQL (rows.py), in the order of the index on (status, due_at).
 def due_action_ids(conn: Connection, now: datetime, limit: int = 500) -> list[int]:
-    query = (select(due_actions.c.id).where(due_actions.c.status == "pending",
-                                            due_actions.c.due_at <= now)
-             .order_by(due_actions.c.due_at, due_actions.c.id).limit(limit))
-    return list(conn.execute(query).scalars())
+    mark = placeholder(conn)
+    at = bind_processor(conn, due_actions.c.due_at)(now)
+    sql = ("SELECT id FROM due_actions WHERE status = 'pending' "  # noqa: S608 (marks only)
+           f"AND due_at <= {mark} ORDER BY due_at, id LIMIT {mark}")
+    return [row[0] for row in conn.exec_driver_sql(sql, (at, limit))]
 
 
 def next_due_at(conn: Connection) -> datetime | None:
-    query = (select(due_actions.c.due_at).where(due_actions.c.status == "pending")
-             .order_by(due_actions.c.due_at).limit(1))
-    due: datetime | None = conn.execute(query).scalar()
-    return due
+    due = conn.exec_driver_sql("SELECT due_at FROM due_actions WHERE status = 'pending' "
+                               "ORDER BY due_at LIMIT 1").scalar()
+    return None if due is None else result_processor(conn, due_actions.c.due_at)(due)
 
 
 def claim(conn: Connection, action_id: int, now: datetime) -> DueAction | None:

@@ -35,6 +35,12 @@ def bind_processor(conn: Connection, column: Column[Any]) -> Callable[[Any], Any
     return process if process is not None else _same
 
 
+def result_processor(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
+    """The conversion SQLAlchemy applies to this column's values read back (to aware UTC)."""
+    process = column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
+    return process if process is not None else _same
+
+
 def _same(value: Any) -> Any:
     return value
 
