@@ -18,6 +18,7 @@ from monitor.store.rows import (
     insert_rows,
     placeholder,
     present,
+    result_processor,
     select_in,
     update_rows,
 )
@@ -196,15 +197,24 @@ def newest_event_id(conn: Connection) -> int:
 def timeline_after(conn: Connection, last_id: int = 0, limit: int = 10_000, *,
                    until: int | None = None, types: Sequence[str] | None = None
                    ) -> list[TimelineEvent]:
-    """Events after ``last_id`` (up to ``until``, of the given types), oldest first."""
-    query = (select(timeline).where(timeline.c.id > last_id).order_by(timeline.c.id)
-             .limit(limit))
+    """Events after ``last_id`` (up to ``until``, of the given types), oldest first. Read
+    after every batch by the replay and the response stage: plain SQL (rows.py)."""
+    if types is not None and not types:
+        return []
+    sql = "SELECT id, incident_id, at, type, actor, data FROM timeline WHERE id > ?"
+    params: list[Any] = [last_id]
     if until is not None:
-        query = query.where(timeline.c.id <= until)
+        sql += " AND id <= ?"
+        params.append(until)
     if types is not None:
-        query = query.where(timeline.c.type.in_(types))
-    return [TimelineEvent(incident_id=r.incident_id, at=r.at, type=r.type, actor=r.actor,
-                          data=json.loads(r.data), id=r.id) for r in conn.execute(query)]
+        sql += f" AND type IN ({', '.join('?' * len(types))})"
+        params.extend(types)
+    at = result_processor(conn, timeline.c.at)
+    rows = conn.exec_driver_sql((sql + " ORDER BY id LIMIT ?").replace("?", placeholder(conn)),
+                                (*params, limit))
+    return [TimelineEvent(incident_id=incident_id, at=at(when), type=kind, actor=actor,
+                          data=json.loads(data), id=event_id)
+            for event_id, incident_id, when, kind, actor, data in rows]
 
 
 def incident_states(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:

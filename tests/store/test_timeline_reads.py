@@ -1,0 +1,79 @@
+"""The reads the replay and the response stage make after every batch, in plain SQL: the
+timeline after a cursor (up to a bound, of some types) and the due actions, with their times
+back as aware UTC datetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+from pathlib import Path
+
+from monitor.clock import SHANGHAI
+from monitor.incidents.engine import Changes
+from monitor.records import DueAction, Incident, IncidentStatus, Item
+from monitor.store import Store
+from monitor.store.incidents import apply_changes, newest_event_id, timeline_after
+from monitor.store.items import insert_items
+from monitor.store.response import add_actions, due_action_ids, next_due_at
+from tests.incidents.conftest import START
+
+
+def _store_with_events(tmp_path: Path) -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    item = Item(source="s", ident="u:x", guid=None, url="https://x.example/1",
+                url_norm="https://x.example/1", title="t", title_norm="t", summary="",
+                published_at=None, fetched_at=START, content_hash="0" * 64)
+    item_id = store.transaction(lambda c: insert_items(c, [item], START)).new[0].id or 0
+    changes = Changes()
+    incident = Incident(1, IncidentStatus.OPEN, "凤庆县一医院纠纷", START, START, item_id, "s")
+    changes.incidents[1] = incident
+    for minutes, kind in enumerate(["opened", "item_added", "level_proposed", "item_added"]):
+        changes.event(incident, START + timedelta(minutes=minutes), kind, level="IV")
+    store.transaction(lambda c: apply_changes(c, changes))
+    return store
+
+
+def test_the_timeline_after_a_cursor_up_to_a_bound_and_of_some_types(tmp_path: Path) -> None:
+    store = _store_with_events(tmp_path)
+    try:
+        every = store.transaction(timeline_after)
+        newest = store.transaction(newest_event_id)
+        after_first = store.transaction(lambda c: timeline_after(c, every[0].id or 0))
+        bounded = store.transaction(lambda c: timeline_after(
+            c, 0, 10, until=every[2].id, types=("opened", "level_proposed")))
+        limited = store.transaction(lambda c: timeline_after(c, 0, 2))
+        none_wanted = store.transaction(lambda c: timeline_after(c, types=()))
+    finally:
+        store.close()
+    assert [e.type for e in every] == ["opened", "item_added", "level_proposed", "item_added"]
+    assert newest == every[-1].id
+    assert after_first == every[1:]
+    assert [e.type for e in bounded] == ["opened", "level_proposed"]
+    assert limited == every[:2]
+    assert none_wanted == []
+    assert every[2].at == START + timedelta(minutes=2)
+    assert every[2].at.tzinfo is not None
+    assert every[2].data == {"level": "IV"}
+    assert (every[0].incident_id, every[0].actor) == (1, "system")
+
+
+def test_due_actions_by_time_and_the_next_due_time(tmp_path: Path) -> None:
+    store = _store_with_events(tmp_path)
+    soon, later = START + timedelta(hours=1), START + timedelta(hours=3)
+    try:
+        nothing = store.transaction(next_due_at)
+        store.transaction(lambda c: add_actions(c, [
+            DueAction(1, "check", later, deadline_key="publish"),
+            DueAction(1, "escalate", soon, step=1)]))
+        due_now = store.transaction(lambda c: due_action_ids(c, START))
+        due_soon = store.transaction(lambda c: due_action_ids(c, soon.astimezone(SHANGHAI)))
+        due_all = store.transaction(lambda c: due_action_ids(c, later))
+        first_due = store.transaction(next_due_at)
+    finally:
+        store.close()
+    assert nothing is None
+    assert due_now == []
+    assert due_soon == [2]
+    assert due_all == [2, 1]
+    assert first_due == soon
+    assert first_due is not None
+    assert first_due.tzinfo == UTC
