@@ -4,6 +4,7 @@ ladder. A copy is frozen onto each incident when its clocks start (``Policy.free
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -76,7 +77,13 @@ class Policy(_Strict):
 
     @classmethod
     def thaw(cls, frozen: str) -> Policy:
-        return cls.model_validate(json.loads(frozen))
+        return _thawed(frozen)
+
+
+@lru_cache(maxsize=64)
+def _thawed(frozen: str) -> Policy:
+    """Each due action thaws its incident's policy; incidents share a few, and they are frozen."""
+    return Policy.model_validate(json.loads(frozen))
 
 
 def load_policy(path: Path = POLICY_PATH) -> Policy:

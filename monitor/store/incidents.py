@@ -19,6 +19,7 @@ from monitor.store.rows import (
     placeholder,
     present,
     result_processor,
+    rows_where,
     select_in,
     update_rows,
 )
@@ -128,8 +129,8 @@ def _incident_row(incident: Incident) -> dict[str, Any]:
     return values
 
 
-def _incident(row: Row[Any]) -> Incident:
-    m = dict(row._mapping)
+def _incident(row: Row[Any] | dict[str, Any]) -> Incident:
+    m = dict(row) if isinstance(row, dict) else dict(row._mapping)
     m["status"] = IncidentStatus(m["status"])
     for name in _JSON_FIELDS:
         m[name] = tuple(json.loads(m[name]))
@@ -137,8 +138,8 @@ def _incident(row: Row[Any]) -> Incident:
 
 
 def get_incident(conn: Connection, incident_id: int) -> Incident | None:
-    row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
-    return _incident(row) if row is not None else None
+    found = rows_where(conn, incidents.c.id, incident_id)  # at every due action
+    return _incident(found[0]) if found else None
 
 
 def list_incidents(conn: Connection, statuses: Sequence[IncidentStatus] | None = None

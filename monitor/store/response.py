@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, insert, select, update
 
 from monitor.records import Deadline, DueAction, TimelineEvent
-from monitor.store.rows import bind_processor, placeholder, result_processor
+from monitor.store.rows import bind_processor, placeholder, result_processor, rows_where
 from monitor.store.schema import clocks, deadlines, due_actions, items, outbox, timeline
 
 
@@ -32,8 +32,8 @@ class ClockRow:
 
 
 def get_clock(conn: Connection, incident_id: int) -> ClockRow | None:
-    row = conn.execute(select(clocks).where(clocks.c.incident_id == incident_id)).first()
-    return ClockRow(**row._mapping) if row is not None else None
+    found = rows_where(conn, clocks.c.incident_id, incident_id)  # at every event and action
+    return ClockRow(**found[0]) if found else None
 
 
 def put_clock(conn: Connection, clock: ClockRow, new: bool) -> None:
@@ -118,13 +118,14 @@ def claim(conn: Connection, action_id: int, now: datetime) -> DueAction | None:
     """Take the action for this transaction; None when it is no longer pending (another
     process did it, or it was cancelled). The conditional UPDATE is what makes two
     processes on one database never both act on it."""
-    done = conn.execute(update(due_actions).where(due_actions.c.id == action_id,
-                                                  due_actions.c.status == "pending")
-                        .values(status="done", done_at=now))
+    mark = placeholder(conn)
+    sql = (f"UPDATE due_actions SET status = 'done', done_at = {mark} "  # noqa: S608 (marks)
+           f"WHERE id = {mark} AND status = 'pending'")
+    done = conn.exec_driver_sql(sql, (bind_processor(conn, due_actions.c.done_at)(now),
+                                      action_id))
     if done.rowcount != 1:
         return None
-    row = conn.execute(select(due_actions).where(due_actions.c.id == action_id)).one()
-    return _action(row)
+    return DueAction(**rows_where(conn, due_actions.c.id, action_id)[0])
 
 
 def add_outbox(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

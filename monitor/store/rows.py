@@ -10,9 +10,10 @@ the transaction of the connection given.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Connection
+from sqlalchemy import Column, Connection, Dialect, Table
 
 from monitor.errors import StoreError
 
@@ -20,7 +21,10 @@ _CHUNK = 400  # pairs per statement: 800 parameters stay under every SQLite's li
 
 
 def placeholder(conn: Connection) -> str:
-    style = conn.dialect.paramstyle
+    return _mark(conn.dialect.paramstyle)
+
+
+def _mark(style: str) -> str:
     if style == "qmark":
         return "?"
     if style in ("format", "pyformat"):
@@ -39,6 +43,27 @@ def result_processor(conn: Connection, column: Column[Any]) -> Callable[[Any], A
     """The conversion SQLAlchemy applies to this column's values read back (to aware UTC)."""
     process = column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
     return process if process is not None else _same
+
+
+def rows_where(conn: Connection, key: Column[Any], value: Any) -> list[dict[str, Any]]:
+    """Every column of the rows whose ``key`` holds ``value``, by name, converted as
+    SQLAlchemy reads them."""
+    sql, names, readers = _reader(conn.dialect, key.table, key.name)
+    return [{name: read(v) for name, read, v in zip(names, readers, row, strict=True)}
+            for row in conn.exec_driver_sql(sql, (value,))]
+
+
+@cache
+def _reader(dialect: Dialect, table: Table, key: str
+            ) -> tuple[str, list[str], list[Callable[[Any], Any]]]:
+    """The statement and each column's conversion, made once per table and key."""
+    readers: list[Callable[[Any], Any]] = [
+        c.type.dialect_impl(dialect).result_processor(dialect, None) or _same for c in table.c]
+    names = [c.name for c in table.c]
+    # names from the schema, the value as a parameter
+    sql = (f"SELECT {', '.join(names)} FROM {table.name} "  # noqa: S608
+           f"WHERE {key} = {_mark(dialect.paramstyle)}")
+    return sql, names, readers
 
 
 def _same(value: Any) -> Any:

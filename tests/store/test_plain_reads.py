@@ -1,6 +1,6 @@
-"""The reads the replay and the response stage make after every batch, in plain SQL: the
-timeline after a cursor (up to a bound, of some types) and the due actions, with their times
-back as aware UTC datetimes."""
+"""The reads the replay and the response stage make after every batch or action, in plain
+SQL: the timeline after a cursor (up to a bound, of some types), the due actions, a clock and a
+claimed action, with SQLAlchemy's own conversions (times back as aware UTC datetimes)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ from monitor.records import DueAction, Incident, IncidentStatus, Item
 from monitor.store import Store
 from monitor.store.incidents import apply_changes, newest_event_id, timeline_after
 from monitor.store.items import insert_items
-from monitor.store.response import add_actions, due_action_ids, next_due_at
+from monitor.store.response import (
+    ClockRow,
+    add_actions,
+    claim,
+    due_action_ids,
+    get_clock,
+    next_due_at,
+    put_clock,
+)
 from tests.incidents.conftest import START
 
 
@@ -77,3 +85,27 @@ def test_due_actions_by_time_and_the_next_due_time(tmp_path: Path) -> None:
     assert first_due == soon
     assert first_due is not None
     assert first_due.tzinfo == UTC
+
+
+def test_a_clock_and_a_claimed_action_read_back_as_written(tmp_path: Path) -> None:
+    """Read by plain SQL with SQLAlchemy's own conversions: flags as booleans, times aware."""
+    store = _store_with_events(tmp_path)
+    clock = ClockRow(1, "{}", "detected", START, START, None, START, "II", True,
+                     acknowledged_at=START + timedelta(minutes=5), acknowledged_by="值班员")
+    due = START + timedelta(hours=1)
+    try:
+        store.transaction(lambda c: put_clock(c, clock, new=True))
+        back = store.transaction(lambda c: get_clock(c, 1))
+        missing = store.transaction(lambda c: get_clock(c, 2))
+        store.transaction(lambda c: add_actions(c, [DueAction(1, "escalate", due, step=1)]))
+        claimed = store.transaction(lambda c: claim(c, 1, due + timedelta(seconds=3)))
+        again = store.transaction(lambda c: claim(c, 1, due + timedelta(seconds=4)))
+    finally:
+        store.close()
+    assert back == clock
+    assert back is not None
+    assert back.level_confirmed is True
+    assert missing is None
+    assert claimed == DueAction(1, "escalate", due, step=1, status="done",
+                                done_at=due + timedelta(seconds=3), id=1)
+    assert again is None
