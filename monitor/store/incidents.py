@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from monitor.collect.normalize import normalize_url
 from monitor.incidents.engine import Changes
@@ -129,8 +129,8 @@ def _incident_row(incident: Incident) -> dict[str, Any]:
     return values
 
 
-def _incident(row: Row[Any] | dict[str, Any]) -> Incident:
-    m = dict(row) if isinstance(row, dict) else dict(row._mapping)
+def _incident(row: Mapping[Any, Any]) -> Incident:
+    m = dict(row)
     m["status"] = IncidentStatus(m["status"])
     for name in _JSON_FIELDS:
         m[name] = tuple(json.loads(m[name]))
@@ -147,13 +147,13 @@ def list_incidents(conn: Connection, statuses: Sequence[IncidentStatus] | None =
     query = select(incidents).order_by(incidents.c.id)
     if statuses:
         query = query.where(incidents.c.status.in_([s.value for s in statuses]))
-    return [_incident(row) for row in conn.execute(query)]
+    return [_incident(row._mapping) for row in conn.execute(query)]
 
 
 def opened_between(conn: Connection, since: datetime, until: datetime) -> list[Incident]:
     query = (select(incidents).where(incidents.c.opened_at >= since,
                                      incidents.c.opened_at < until).order_by(incidents.c.id))
-    return [_incident(row) for row in conn.execute(query)]
+    return [_incident(row._mapping) for row in conn.execute(query)]
 
 
 def incident_by_item_url(conn: Connection, url: str) -> Incident | None:
