@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, select, update
 
 from monitor.records import Deadline, DueAction, TimelineEvent
-from monitor.store.rows import bind_processor, placeholder, result_processor, rows_where
+from monitor.store.rows import (
+    bind_processor,
+    converter,
+    insert_rows,
+    placeholder,
+    result_processor,
+    rows_where,
+    update_rows,
+)
 from monitor.store.schema import clocks, deadlines, due_actions, items, outbox, timeline
 
 
@@ -36,43 +44,53 @@ def get_clock(conn: Connection, incident_id: int) -> ClockRow | None:
     return ClockRow(**found[0]) if found else None
 
 
+# Every event and due action writes some of these: plain SQL (rows.py).
+_CLOCK = [clocks.c[name] for name in ClockRow.__slots__]
+_DEADLINE = [deadlines.c[name] for name in ("incident_id", "key", "label", "met_by", "hard",
+                                            "due_at", "status", "met_at", "missed_at")]
+_ACTION = [due_actions.c[name] for name in ("incident_id", "kind", "deadline_key", "step",
+                                            "due_at", "status")]
+_OUTBOX = [outbox.c[name] for name in ("key", "incident_id", "created_at", "kind", "person",
+                                       "role", "channels", "data", "status", "attempts",
+                                       "next_attempt_at")]
+
+
 def put_clock(conn: Connection, clock: ClockRow, new: bool) -> None:
-    values = {name: getattr(clock, name) for name in ClockRow.__slots__}
+    row = converter(conn, _CLOCK)({name: getattr(clock, name) for name in ClockRow.__slots__})
     if new:
-        conn.execute(insert(clocks).values(**values))
-    else:
-        conn.execute(update(clocks).where(clocks.c.incident_id == clock.incident_id)
-                     .values(**values))
+        insert_rows(conn, _CLOCK, [row])
+    else:  # every column but the key, then the key
+        update_rows(conn, _CLOCK[1:], clocks.c.incident_id, [(*row[1:], row[0])])
 
 
-def _deadline(row: Row[Any]) -> Deadline:
-    m = dict(row._mapping)
+def _deadline(row: Mapping[Any, Any]) -> Deadline:
+    m = dict(row)
     m["met_by"] = tuple(json.loads(m["met_by"]))
     return Deadline(**m)
 
 
 def deadlines_of(conn: Connection, incident_id: int) -> list[Deadline]:
-    query = select(deadlines).where(deadlines.c.incident_id == incident_id).order_by(
-        deadlines.c.due_at, deadlines.c.id)
-    return [_deadline(r) for r in conn.execute(query)]
+    found = rows_where(conn, deadlines.c.incident_id, incident_id)
+    return [_deadline(m) for m in sorted(found, key=lambda m: (m["due_at"], m["id"]))]
 
 
 def put_deadline(conn: Connection, deadline: Deadline) -> None:
-    values = {"incident_id": deadline.incident_id, "key": deadline.key, "label": deadline.label,
-              "met_by": json.dumps(list(deadline.met_by)), "hard": deadline.hard,
-              "due_at": deadline.due_at, "status": deadline.status, "met_at": deadline.met_at,
-              "missed_at": deadline.missed_at}
+    row = converter(conn, _DEADLINE)({
+        "incident_id": deadline.incident_id, "key": deadline.key, "label": deadline.label,
+        "met_by": json.dumps(list(deadline.met_by)), "hard": deadline.hard,
+        "due_at": deadline.due_at, "status": deadline.status, "met_at": deadline.met_at,
+        "missed_at": deadline.missed_at})
     if deadline.id is None:
-        conn.execute(insert(deadlines).values(**values))
+        insert_rows(conn, _DEADLINE, [row])
     else:
-        conn.execute(update(deadlines).where(deadlines.c.id == deadline.id).values(**values))
+        update_rows(conn, _DEADLINE, deadlines.c.id, [(*row, deadline.id)])
 
 
 def add_actions(conn: Connection, actions: Sequence[DueAction]) -> None:
-    if actions:
-        conn.execute(insert(due_actions), [
-            {"incident_id": a.incident_id, "kind": a.kind, "deadline_key": a.deadline_key,
-             "step": a.step, "due_at": a.due_at, "status": "pending"} for a in actions])
+    convert = converter(conn, _ACTION)
+    insert_rows(conn, _ACTION, [convert({
+        "incident_id": a.incident_id, "kind": a.kind, "deadline_key": a.deadline_key,
+        "step": a.step, "due_at": a.due_at, "status": "pending"}) for a in actions])
 
 
 def cancel_actions(conn: Connection, incident_id: int, *, kind: str | None = None,
@@ -129,11 +147,11 @@ def claim(conn: Connection, action_id: int, now: datetime) -> DueAction | None:
 
 
 def add_outbox(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(outbox), [{
-            **row, "channels": json.dumps(row["channels"], ensure_ascii=False),
-            "data": json.dumps(row["data"], ensure_ascii=False), "status": "pending",
-            "attempts": 0} for row in rows])
+    convert = converter(conn, _OUTBOX)
+    insert_rows(conn, _OUTBOX, [convert({
+        **row, "channels": json.dumps(row["channels"], ensure_ascii=False),
+        "data": json.dumps(row["data"], ensure_ascii=False), "status": "pending",
+        "attempts": 0}) for row in rows])
 
 
 def milestones_of(conn: Connection, incident_id: int) -> list[TimelineEvent]:
@@ -164,5 +182,5 @@ def pending_deadlines(conn: Connection, incident_ids: list[int]) -> dict[int, li
                                              incident_ids[start:start + 400]))
                  .order_by(deadlines.c.due_at, deadlines.c.id))
         for row in conn.execute(query):
-            found.setdefault(row.incident_id, []).append(_deadline(row))
+            found.setdefault(row.incident_id, []).append(_deadline(row._mapping))
     return found

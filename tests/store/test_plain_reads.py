@@ -1,15 +1,17 @@
 """The reads the replay and the response stage make after every batch or action, in plain
-SQL: the timeline after a cursor (up to a bound, of some types), the due actions, a clock and a
-claimed action, with SQLAlchemy's own conversions (times back as aware UTC datetimes)."""
+SQL: the timeline after a cursor (up to a bound, of some types), the due actions, a clock, a
+claimed action and deadlines, written and read with SQLAlchemy's own conversions (times back as
+aware UTC datetimes)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, timedelta
 from pathlib import Path
 
 from monitor.clock import SHANGHAI
 from monitor.incidents.engine import Changes
-from monitor.records import DueAction, Incident, IncidentStatus, Item
+from monitor.records import Deadline, DueAction, Incident, IncidentStatus, Item
 from monitor.store import Store
 from monitor.store.incidents import apply_changes, newest_event_id, timeline_after
 from monitor.store.items import insert_items
@@ -17,10 +19,12 @@ from monitor.store.response import (
     ClockRow,
     add_actions,
     claim,
+    deadlines_of,
     due_action_ids,
     get_clock,
     next_due_at,
     put_clock,
+    put_deadline,
 )
 from tests.incidents.conftest import START
 
@@ -109,3 +113,25 @@ def test_a_clock_and_a_claimed_action_read_back_as_written(tmp_path: Path) -> No
     assert claimed == DueAction(1, "escalate", due, step=1, status="done",
                                 done_at=due + timedelta(seconds=3), id=1)
     assert again is None
+
+
+def test_deadlines_are_written_updated_and_read_soonest_first(tmp_path: Path) -> None:
+    store = _store_with_events(tmp_path)
+    release = Deadline(1, "release", "权威信息发布", ("release",), True,
+                       START + timedelta(hours=5))
+    report = Deadline(1, "internal_report", "内部报告", ("internal_report",), False,
+                      START + timedelta(hours=2))
+    met = START + timedelta(hours=1)
+    try:
+        store.transaction(lambda c: [put_deadline(c, d) for d in (release, report)])
+        written = store.transaction(lambda c: deadlines_of(c, 1))
+        store.transaction(lambda c: put_deadline(c, replace(written[0], status="met",
+                                                            met_at=met)))
+        updated = store.transaction(lambda c: deadlines_of(c, 1))
+        other = store.transaction(lambda c: deadlines_of(c, 2))
+    finally:
+        store.close()
+    assert written == [replace(report, id=2), replace(release, id=1)]
+    assert updated == [replace(report, id=2, status="met", met_at=met), replace(release, id=1)]
+    assert updated[1].hard is True
+    assert other == []
