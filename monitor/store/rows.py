@@ -1,5 +1,5 @@
 """Plain SQL for the statements every batch or due action runs (items, signals, the engine's
-writes, the response clocks' reads), in the driver's own parameter style.
+writes, the response clocks' reads and writes), in the driver's own parameter style.
 
 SQLAlchemy's expression layer builds, caches and converts every statement and parameter in
 Python; for a batch of items that costs more than the database's own work. The statements here
