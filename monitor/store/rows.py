@@ -41,7 +41,11 @@ def bind_processor(conn: Connection, column: Column[Any]) -> Callable[[Any], Any
 
 def result_processor(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
     """The conversion SQLAlchemy applies to this column's values read back (to aware UTC)."""
-    process = column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
+    return _read_as(conn.dialect, column)
+
+
+def _read_as(dialect: Dialect, column: Column[Any]) -> Callable[[Any], Any]:
+    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
     return process if process is not None else _same
 
 
@@ -57,8 +61,7 @@ def rows_where(conn: Connection, key: Column[Any], value: Any) -> list[dict[str,
 def _reader(dialect: Dialect, table: Table, key: str
             ) -> tuple[str, list[str], list[Callable[[Any], Any]]]:
     """The statement and each column's conversion, made once per table and key."""
-    readers: list[Callable[[Any], Any]] = [
-        c.type.dialect_impl(dialect).result_processor(dialect, None) or _same for c in table.c]
+    readers = [_read_as(dialect, c) for c in table.c]
     names = [c.name for c in table.c]
     # names from the schema, the value as a parameter
     sql = (f"SELECT {', '.join(names)} FROM {table.name} "  # noqa: S608
