@@ -1,6 +1,8 @@
 """Full-text search over items: each item's jieba words in an SQLite FTS5 index (the
-segmenter's words joined by spaces, so the index's own tokenizer only splits on them).
-Other databases search titles and summaries with LIKE."""
+segmenter's words joined by spaces, so the index's own tokenizer only splits on them). The
+index keeps only which items hold each word (migration 0010): a query is single words, never
+phrases, and the newest items holding them come first. Other databases search titles and
+summaries with LIKE, newest first too."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from monitor.store.schema import items, signals
 
 # a letter or digit, as str.isalnum() says of one character
 _ALNUM = re.compile(r"[^\W_]")
+# a run of them: what the index's tokenizer makes of a word ("covid-19" is "covid" and "19")
+_TOKEN = re.compile(r"[^\W_]+")
 
 
 def _indexed(word: str) -> bool:
@@ -45,16 +49,18 @@ def index_texts(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
 
 def search_items(conn: Connection, words: Sequence[str], limit: int = 50
                  ) -> list[dict[str, Any]]:
-    """Items holding every word, best first (BM25), with their health score and topics."""
+    """The newest items holding every word, with their health score and topics."""
     words = [w for w in words if _indexed(w)]
     if not words:
         return []
     columns = (items.c.id, items.c.title, items.c.url, items.c.source, items.c.fetched_at,
                signals.c.health_score, signals.c.topics, signals.c.negative)
     if _fts(conn):
-        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+        # each token on its own: a quoted "covid-19" would be a phrase, which an index
+        # without positions refuses
+        match = " AND ".join(f'"{token}"' for w in words for token in _TOKEN.findall(w))
         ids = [r[0] for r in conn.execute(text(
-            "SELECT rowid FROM items_fts WHERE items_fts MATCH :q ORDER BY rank LIMIT :n"),
+            "SELECT rowid FROM items_fts WHERE items_fts MATCH :q ORDER BY rowid DESC LIMIT :n"),
             {"q": match, "n": limit})]
         if not ids:
             return []

@@ -60,7 +60,7 @@ DOCUMENT: dict[str, Any] = {
         "/api/incidents": {"get": {"summary": "Every incident, newest first",
                                    "security": _SESSION, "responses": _ok("incidents")}},
         "/api/items": {"get": {
-            "summary": "Items holding every word of q (jieba-segmented), best first",
+            "summary": "The newest items holding every word of q (jieba-segmented)",
             "security": _SESSION,
             "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
             "responses": _ok("items")}},
