@@ -41,32 +41,41 @@ def bind_processor(conn: Connection, column: Column[Any]) -> Callable[[Any], Any
 
 def result_processor(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
     """The conversion SQLAlchemy applies to this column's values read back (to aware UTC)."""
-    return _read_as(conn.dialect, column)
+    return _read_as(conn.dialect, column, None)
 
 
-def _read_as(dialect: Dialect, column: Column[Any]) -> Callable[[Any], Any]:
-    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+def _read_as(dialect: Dialect, column: Column[Any], code: Any) -> Callable[[Any], Any]:
+    """``code``: the driver's type code of the column in a result (PostgreSQL's numeric types
+    are read by theirs), or None."""
+    process = column.type.dialect_impl(dialect).result_processor(dialect, code)
     return process if process is not None else _same
 
 
 def rows_where(conn: Connection, key: Column[Any], value: Any) -> list[dict[str, Any]]:
     """Every column of the rows whose ``key`` holds ``value``, by name, converted as
     SQLAlchemy reads them."""
-    sql, names, readers = _reader(conn.dialect, key.table, key.name)
+    sql, names = _select_where(conn.dialect, key.table, key.name)
+    result = conn.exec_driver_sql(sql, (value,))
+    codes = tuple(column[1] for column in result.cursor.description)
+    readers = _readers(conn.dialect, key.table, codes)
     return [{name: read(v) for name, read, v in zip(names, readers, row, strict=True)}
-            for row in conn.exec_driver_sql(sql, (value,))]
+            for row in result]
 
 
 @cache
-def _reader(dialect: Dialect, table: Table, key: str
-            ) -> tuple[str, list[str], list[Callable[[Any], Any]]]:
-    """The statement and each column's conversion, made once per table and key."""
-    readers = [_read_as(dialect, c) for c in table.c]
+def _select_where(dialect: Dialect, table: Table, key: str) -> tuple[str, list[str]]:
     names = [c.name for c in table.c]
     # names from the schema, the value as a parameter
     sql = (f"SELECT {', '.join(names)} FROM {table.name} "  # noqa: S608
            f"WHERE {key} = {_mark(dialect.paramstyle)}")
-    return sql, names, readers
+    return sql, names
+
+
+@cache
+def _readers(dialect: Dialect, table: Table, codes: tuple[Any, ...]
+             ) -> list[Callable[[Any], Any]]:
+    """Each column's conversion, made once per table and set of result types."""
+    return [_read_as(dialect, c, code) for c, code in zip(table.c, codes, strict=True)]
 
 
 def _same(value: Any) -> Any:

@@ -53,10 +53,11 @@ def run_replay(tmp_path: Path, analyzer: Analyzer) -> Replay:
 
     async def run(records: Iterable[dict[str, Any]], policy: Policy | None = None,
                   roster: Roster | None = None, models: Models | None = None,
-                  clocks: bool = True, durable: bool = True) -> list[dict[str, Any]]:
+                  clocks: bool = True, durable: bool = True,
+                  url: str | None = None) -> list[dict[str, Any]]:
         """``clocks=False``: without the response stage; ``durable=False``: on a private
-        scratch database, as `monitor replay` without --db."""
-        store = Store(f"sqlite:///{tmp_path / f'replay{next(counter)}.db'}", durable)
+        scratch database, as `monitor replay` without --db; ``url``: another database."""
+        store = Store(url or f"sqlite:///{tmp_path / f'replay{next(counter)}.db'}", durable)
         clock = SimClock(START)
         engine = make_engine(analyzer, load_incident_settings())
         events: list[dict[str, Any]] = []
