@@ -13,6 +13,7 @@ from monitor.store.rows import (
     bind_processor,
     insert_rows,
     matching_pairs,
+    placeholder,
     select_in,
     update_rows,
 )
@@ -60,12 +61,16 @@ def insert_items(conn: Connection, batch: Sequence[Item], now: datetime) -> Inse
         return InsertResult(new=[], reposts=0, known=len(batch))
     roots = _repost_roots(conn, fresh, now)
     datetime_in = bind_processor(conn, t.c.fetched_at)
+    before = conn.exec_driver_sql(_LAST_ID).scalar() or 0
     insert_rows(conn, [t.c[name] for name in _COLUMNS], [
         (i.source, i.ident, i.guid, i.url, i.url_norm, i.title, i.title_norm, i.summary,
          datetime_in(i.published_at), datetime_in(i.fetched_at), i.content_hash, i.language,
          i.encoding, i.repost_of) for i in fresh])
-    ids = {(source, ident): item_id for source, ident, item_id in matching_pairs(
-        conn, t.c.source, t.c.ident, {(i.source, i.ident) for i in fresh})}
+    # new rows take ids above every stored one (SQLite's rowids, PostgreSQL's sequence), so they
+    # are read back by one range of the primary key; rows another writer committed meanwhile
+    # have other identities
+    ids = {(source, ident): item_id for source, ident, item_id in conn.exec_driver_sql(
+        _IDS_AFTER.replace("?", placeholder(conn)), (before,))}
     stored = [replace(item, id=ids[(item.source, item.ident)]) for item in fresh]
     stored = _link_reposts(conn, stored, roots)
     reposts = sum(item.repost_of is not None for item in stored)
@@ -79,6 +84,8 @@ _COLUMNS = ("source", "ident", "guid", "url", "url_norm", "title", "title_norm",
 Roots = dict[tuple[str, str], list[tuple[str, int]]]
 
 
+_LAST_ID = "SELECT MAX(id) FROM items"
+_IDS_AFTER = "SELECT source, ident, id FROM items WHERE id > ?"
 _URL_ROOTS = "SELECT url_norm, source, MIN(COALESCE(repost_of, id)) FROM items"
 _TITLE_ROOTS = ("SELECT title_norm, source, MIN(COALESCE(repost_of, id)) FROM items "
                 "WHERE fetched_at >= ?")
