@@ -13,7 +13,6 @@ from monitor.store.rows import (
     bind_processor,
     insert_rows,
     matching_pairs,
-    placeholder,
     select_in,
     update_rows,
 )
@@ -66,15 +65,25 @@ def insert_items(conn: Connection, batch: Sequence[Item], now: datetime) -> Inse
         (i.source, i.ident, i.guid, i.url, i.url_norm, i.title, i.title_norm, i.summary,
          datetime_in(i.published_at), datetime_in(i.fetched_at), i.content_hash, i.language,
          i.encoding, i.repost_of) for i in fresh])
-    # new rows take ids above every stored one (SQLite's rowids, PostgreSQL's sequence), so they
-    # are read back by one range of the primary key; rows another writer committed meanwhile
-    # have other identities
-    ids = {(source, ident): item_id for source, ident, item_id in conn.exec_driver_sql(
-        _IDS_AFTER.replace("?", placeholder(conn)), (before,))}
-    stored = [replace(item, id=ids[(item.source, item.ident)]) for item in fresh]
+    stored = [replace(item, id=item_id) for item, item_id in zip(
+        fresh, _new_ids(conn, fresh, before), strict=True)]
     stored = _link_reposts(conn, stored, roots)
     reposts = sum(item.repost_of is not None for item in stored)
     return InsertResult(new=stored, reposts=reposts, known=len(batch) - len(fresh))
+
+
+def _new_ids(conn: Connection, fresh: Sequence[Item], before: int) -> list[int]:
+    """The ids the rows of ``fresh`` were given, in order; ``before`` was the highest id before.
+
+    SQLite gives a new row the highest rowid plus one, and PostgreSQL the sequence's next value,
+    so when the highest id is now exactly ``len(fresh)`` above ``before``, the batch holds the ids
+    in between, in the order inserted: no other row can sit among them. Otherwise (another
+    writer's rows, SQLite past its largest rowid) they are looked up by identity."""
+    if conn.exec_driver_sql(_LAST_ID).scalar() == before + len(fresh):
+        return list(range(before + 1, before + len(fresh) + 1))
+    ids = {(source, ident): item_id for source, ident, item_id in matching_pairs(
+        conn, t.c.source, t.c.ident, {(i.source, i.ident) for i in fresh})}
+    return [ids[(i.source, i.ident)] for i in fresh]
 
 
 _COLUMNS = ("source", "ident", "guid", "url", "url_norm", "title", "title_norm", "summary",
@@ -85,7 +94,6 @@ Roots = dict[tuple[str, str], list[tuple[str, int]]]
 
 
 _LAST_ID = "SELECT MAX(id) FROM items"
-_IDS_AFTER = "SELECT source, ident, id FROM items WHERE id > ?"
 _URL_ROOTS = "SELECT url_norm, source, MIN(COALESCE(repost_of, id)) FROM items"
 _TITLE_ROOTS = ("SELECT title_norm, source, MIN(COALESCE(repost_of, id)) FROM items "
                 "WHERE fetched_at >= ?")

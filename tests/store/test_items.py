@@ -92,3 +92,26 @@ def test_times_are_stored_as_sqlalchemy_stores_them(store: Store) -> None:
     store.transaction(lambda c: insert_new(c, "s", [a], NOW))
     raw = store.transaction(lambda c: c.exec_driver_sql("SELECT fetched_at FROM items").scalar())
     assert raw == "2026-03-06 01:00:00.000000"
+
+
+def _ids_by_ident(store: Store) -> dict[str, int]:
+    return {ident: item_id for item_id, ident in store.transaction(
+        lambda c: c.exec_driver_sql("SELECT id, ident FROM items").all())}
+
+
+def test_new_items_get_the_ids_they_were_stored_with(store: Store) -> None:
+    """In order after the highest id; where SQLite cannot do that (a row holds the largest
+    rowid, so it picks new ones at random) they are looked up by identity instead."""
+    batch = [item("s", f"g:{n}", f"第{n}条新闻标题足够长", f"https://a.example/{n}")
+             for n in range(5)]
+    first = store.transaction(lambda c: insert_new(c, "s", batch[:2], NOW)).new
+    assert [i.id for i in first] == [1, 2]
+    store.transaction(lambda c: c.exec_driver_sql(
+        "INSERT INTO items (id, source, ident, url, url_norm, title, title_norm, summary, "
+        "fetched_at, content_hash) VALUES (9223372036854775807, 's', 'g:last', 'u', 'u', "
+        "'t', '', '', '2026-03-06 01:00:00.000000', 'h')"))
+    later = store.transaction(lambda c: insert_new(c, "s", batch[2:], NOW)).new
+    stored = _ids_by_ident(store)
+    assert {i.ident: i.id for i in first + later} == {
+        ident: item_id for ident, item_id in stored.items() if ident != "g:last"}
+    assert all(i.id not in (3, 4, 5) for i in later)  # random rowids, not the next ones
