@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import islice
 
-from monitor.incidents.heat import Baselines, HeatState, Reading, read
+from monitor.incidents.heat import Baselines, HeatState, Reading, glance, read
 from monitor.incidents.settings import IncidentSettings
 from monitor.incidents.stories import Sketch, StoryIndex, sketch
 from monitor.incidents.vectors import CENTROID_TERMS, Vector, Vectorizer, cosine, top, unit
@@ -378,10 +378,13 @@ class Engine:
             sources=len(heat.sources), negative_share=round(heat.negative_share, 3))
 
     def _reading(self, cluster: Cluster, now: datetime) -> Reading:
-        cluster.heat.decay_to(now.timestamp(), self.settings.heat.half_life)
+        return read(cluster.heat, self._baseline(cluster, now.timestamp()), self.settings.levels)
+
+    def _baseline(self, cluster: Cluster, now: float) -> float | None:
+        """The baseline of the cluster's topic, its heat decayed to ``now`` to be read with it."""
+        cluster.heat.decay_to(now, self.settings.heat.half_life)
         topic = cluster.incident.topics[0] if cluster.incident and cluster.incident.topics else ""
-        baseline = self.baselines.per_hour(topic, now.timestamp())
-        return read(cluster.heat, baseline, self.settings.levels)
+        return self.baselines.per_hour(topic, now)
 
     def _reassess(self, cluster: Cluster, now: datetime, changes: Changes,
                   reading: Reading | None = None) -> None:
@@ -459,15 +462,17 @@ class Engine:
         self._forget_stories(now.timestamp())
         self.baselines.advance(now.timestamp())
         self._merge_incidents(now, changes)
+        at = now.timestamp()
         for key in sorted(self._by_incident.values()):
             cluster = self.clusters[key]
-            if cluster.incident is not None and cluster.incident.status in LIVE:
-                reading = self._reading(cluster, now)
+            incident = cluster.incident
+            if incident is not None and incident.status in LIVE:
+                heat, level = glance(cluster.heat, self._baseline(cluster, at),
+                                     self.settings.levels)
                 # decay alone is recorded when it has moved the heat by a tenth
-                moved = abs(reading.heat - cluster.incident.heat)
-                if reading.level != cluster.incident.proposed_level or \
-                        moved >= max(1.0, 0.1 * cluster.incident.heat):
-                    self._reassess(cluster, now, changes, reading)
+                if level != incident.proposed_level or \
+                        abs(heat - incident.heat) >= max(1.0, 0.1 * incident.heat):
+                    self._reassess(cluster, now, changes, self._reading(cluster, now))
 
     def _merge_incidents(self, now: datetime, changes: Changes) -> None:
         """Two live incidents often start as two threads of one event (the parents' posts and

@@ -131,12 +131,25 @@ class Reading:
 
 def read(state: HeatState, baseline: float | None, rules: list[LevelRule]) -> Reading:
     """``rules``: the levels, highest heat first (as the settings keep them)."""
-    last_hour = len(state.recent)
-    velocity = last_hour / baseline if baseline else 1.0
+    heat, velocity, level = _figures(state, baseline, rules)
+    return Reading(round(heat, 1), len(state.recent), round(velocity, 2), level, state.items,
+                   len(state.sources), state.negative_share, heat,
+                   velocity if baseline else None)
+
+
+def glance(state: HeatState, baseline: float | None, rules: list[LevelRule]
+           ) -> tuple[float, str | None]:
+    """The heat and level ``read`` would give, without the rest of a reading: a tick looks at
+    every live incident and records few of them."""
+    heat, _, level = _figures(state, baseline, rules)
+    return round(heat, 1), level
+
+
+def _figures(state: HeatState, baseline: float | None, rules: list[LevelRule]
+             ) -> tuple[float, float, str | None]:
+    velocity = len(state.recent) / baseline if baseline else 1.0
     factor = 1 + math.log2(max(1.0, velocity))
     sources = len(state.sources)
-    negative_share = state.negative_share
-    heat = state.decayed * (1 + negative_share) * (1 + 0.1 * (sources - 1)) * factor
+    heat = state.decayed * (1 + state.negative_share) * (1 + 0.1 * (sources - 1)) * factor
     level = next((r.level for r in rules if heat >= r.heat and sources >= r.sources), None)
-    return Reading(round(heat, 1), last_hour, round(velocity, 2), level, state.items, sources,
-                   negative_share, heat, velocity if baseline else None)
+    return heat, velocity, level
