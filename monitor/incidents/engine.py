@@ -458,11 +458,11 @@ class Engine:
     def tick(self, now: datetime, changes: Changes) -> None:
         """Time passes: heat decays, levels may drop, idle clusters are forgotten, and live
         incidents that have grown together merge."""
-        self._forget(now.timestamp())
-        self._forget_stories(now.timestamp())
-        self.baselines.advance(now.timestamp())
-        self._merge_incidents(now, changes)
         at = now.timestamp()
+        self._forget(at)
+        self._forget_stories(at)
+        self.baselines.advance(at)
+        self._merge_incidents(now, changes)
         for key in sorted(self._by_incident.values()):
             cluster = self.clusters[key]
             incident = cluster.incident

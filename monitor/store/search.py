@@ -14,16 +14,15 @@ from sqlalchemy import Connection, or_, select, text
 
 from monitor.store.schema import items, signals
 
-# a letter or digit, as str.isalnum() says of one character
-_ALNUM = re.compile(r"[^\W_]")
-# a run of them: what the index's tokenizer makes of a word ("covid-19" is "covid" and "19")
+# a run of letters and digits, as str.isalnum() says of each character: what the index's
+# tokenizer makes of a word ("covid-19" is "covid" and "19")
 _TOKEN = re.compile(r"[^\W_]+")
 
 
 def _indexed(word: str) -> bool:
     """Whether a word goes into the index: punctuation and spaces do not. Most words are all
     letters, and isalnum() says so fastest."""
-    return word.isalnum() or _ALNUM.search(word) is not None
+    return word.isalnum() or _TOKEN.search(word) is not None
 
 
 def _fts(conn: Connection) -> bool:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, create_engine, text
 
 from monitor.records import Item
 from monitor.store import Store
-from monitor.store.db import MIGRATIONS
+from monitor.store.db import migrate
 from monitor.store.items import insert_items
 from monitor.store.search import index_items, search_items
 from tests.store.test_items import NOW, item
@@ -57,11 +55,7 @@ def test_a_word_the_index_splits_is_searched_as_its_parts(store: Store) -> None:
 def test_an_index_built_before_the_lean_one_is_carried_over(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0009")
+    migrate(engine, "0009")
     with engine.begin() as conn:  # indexed as 0009 did, its words kept in the index
         conn.exec_driver_sql("INSERT INTO items_fts(rowid, tokens) VALUES (?, ?)",
                              [(i.id, " ".join(WORDS[i.title])) for i in _stored(conn)])
