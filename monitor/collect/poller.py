@@ -139,7 +139,7 @@ class Poller:
         new = reposts = 0
         if parsed is not None:
             inserted = insert_new(conn, source.name, parsed.items, now)
-            new, reposts = len(inserted.new), inserted.reposts
+            new, reposts = len(inserted.ids), inserted.reposts
         week = entries_last_week(conn, source.name, now)
         interval = schedule.after_success(source.interval_s, self.settings.max_interval, week,
                                           (result.cache_hint_s, parsed.ttl_s if parsed else None))

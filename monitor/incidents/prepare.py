@@ -56,11 +56,12 @@ class Models:
 @dataclass(frozen=True)  # not slotted: pickled fast by its __dict__
 class Prepared:
     step: Step | ScenarioError
-    body: str = ""  # an item's summary as plain text
-    signal: Signal | None = None
-    stored_signal: tuple[Any, ...] = ()  # its columns in the store
+    stored_signal: tuple[Any, ...] = ()  # an item's signal, as its columns in the store
     index: str = ""  # what the search index holds of it
-    features: ItemFeatures | None = None  # only for items the engine takes
+    # for an item the engine takes, and only then: its signal and what the engine reads of
+    # its text (the rest of the items only cross to the store)
+    signal: Signal | None = None
+    features: ItemFeatures | None = None
 
 
 class Preparer:
@@ -79,10 +80,10 @@ class Preparer:
         ready: dict[int, Prepared] = {}
         for (step, item), body, found, its_words in zip(items, bodies, signals, words,
                                                          strict=True):
-            features = (self.engine.features(item, body, found, its_words)
-                        if self.engine.relevant(found) else None)
-            ready[step.line] = Prepared(step, body, found, signal_values(found),
-                                        index_text(its_words), features)
+            taken = self.engine.relevant(found)
+            ready[step.line] = Prepared(
+                step, signal_values(found), index_text(its_words), found if taken else None,
+                self.engine.features(item, body, found, its_words) if taken else None)
         return [ready.get(s.line) or Prepared(s) for s in steps]
 
 

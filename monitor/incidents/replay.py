@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -96,8 +96,9 @@ class _Replayer:
         self.batch_start = None
         if self.pending:
             batch, self.pending = self.pending, []
-            stored = await self.store.run(partial(_store, batch=batch, now=self.clock.now()))
-            await self.incidents.take(stored)
+            taken, last_id = await self.store.run(
+                partial(_store, batch=batch, now=self.clock.now()))
+            await self.incidents.take(taken, last_id)
         if self.response is not None:
             # only the response stage changes the next due time
             self.due = await self.response.catch_up(self.clock.now())
@@ -182,15 +183,18 @@ def with_progress(lines: Iterable[str], say: Callable[[str], None],
 
 
 def _store(conn: Connection, batch: list[tuple[Item, Prepared]], now: datetime
-           ) -> list[Observed]:
-    """The items, their signals and their search-index words, in one transaction; the items
-    stored (not known before), with what the engine needs of them."""
-    by_key: dict[tuple[str, str], Prepared] = {}
-    for item, ready in batch:
-        by_key.setdefault((item.source, item.ident), ready)
-    new = insert_items(conn, [item for item, _ in batch], max(i.fetched_at for i, _ in batch))
-    stored = [(item, by_key[(item.source, item.ident)]) for item in new.new]
-    put_signal_values(conn, [(item.id or 0, ready.stored_signal) for item, ready in stored], now)
-    index_texts(conn, [(item.id or 0, ready.index) for item, ready in stored])
-    return [Observed(item, ready.signal, ready.body, ready.features) for item, ready in stored
-            if ready.signal is not None]
+           ) -> tuple[list[Observed], int | None]:
+    """The items, their signals and their search-index words, in one transaction. Returns
+    the items stored (not known before) that the engine takes, with what it needs of them,
+    and the last id stored."""
+    items = [item for item, _ in batch]
+    new = insert_items(conn, items, max(i.fetched_at for i in items))
+    kept = [batch[at][1] for at in new.stored]
+    put_signal_values(conn, [(item_id, ready.stored_signal)
+                             for item_id, ready in zip(new.ids, kept, strict=True)], now)
+    index_texts(conn, list(zip(new.ids, [ready.index for ready in kept], strict=True)))
+    taken = [Observed(replace(items[at], id=item_id, repost_of=new.links.get(item_id)),
+                      ready.signal, "", ready.features)
+             for at, item_id, ready in zip(new.stored, new.ids, kept, strict=True)
+             if ready.signal is not None]
+    return taken, (new.ids[-1] if new.ids else None)

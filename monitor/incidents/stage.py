@@ -112,24 +112,25 @@ class IncidentStage:
             if len(rows) < self.BATCH:  # that was the last of them
                 return total
 
-    async def take(self, rows: Sequence[Observed]) -> None:
+    async def take(self, rows: Sequence[Observed], last_id: int | None = None) -> None:
         """Feed items just stored with their signals, in id order, without reading them back
-        (the replay, which analysed them ahead of time). Statuses and levels a person set
+        (the replay, which analysed them ahead of time); ``last_id``: the last item stored
+        with them, which the engine had no need to see. Statuses and levels a person set
         through another process are read at the next tick, not before every batch: in a
         replay they change only through this stage."""
         if self._cursor is None:
             await self.process_pending()  # what came before them goes first
-        await self._observe(rows)
+        await self._observe(rows, last_id)
 
-    async def _observe(self, rows: Sequence[Observed]) -> None:
-        if not rows:
+    async def _observe(self, rows: Sequence[Observed], last_id: int | None = None) -> None:
+        cursor = max(self._cursor or 0, (rows[-1].item.id or 0) if rows else 0, last_id or 0)
+        if not rows and cursor == (self._cursor or 0):
             return
         changes = Changes()
         for row in rows:
             self.engine.observe(row.item, row.body, row.signal,
                                 self.weights.get(row.item.source, 1.0), changes,
                                 features=row.features)
-        cursor = max(self._cursor or 0, rows[-1].item.id or 0)
         await self.store.run(partial(_write, changes=changes, cursor=cursor))
         self._cursor = cursor
         self._after(changes)

@@ -23,9 +23,22 @@ REPOST_TITLE_WINDOW = timedelta(days=7)  # Media Cloud's window for same-title d
 
 @dataclass(frozen=True, slots=True)
 class InsertResult:
-    new: list[Item]  # stored now, with their ids; reposts included
-    reposts: int  # how many of ``new`` were linked to an earlier item of another source
+    batch: Sequence[Item]  # as given
+    stored: list[int]  # the positions in ``batch`` of the items stored now, in order
+    ids: list[int]  # their ids, in the same order
+    links: dict[int, int]  # the id of each repost among them → the id of the item it reposts
     known: int  # already stored (same identity or same content in this source)
+
+    @property
+    def new(self) -> list[Item]:
+        """The items stored now, with their ids and repost links; reposts included."""
+        return [replace(self.batch[at], id=item_id, repost_of=self.links.get(item_id))
+                for at, item_id in zip(self.stored, self.ids, strict=True)]
+
+    @property
+    def reposts(self) -> int:
+        """How many of them were linked to an earlier item of another source."""
+        return len(self.links)
 
 
 def insert_new(conn: Connection, source: str, batch: Sequence[Item], now: datetime) -> InsertResult:
@@ -49,15 +62,16 @@ def insert_items(conn: Connection, batch: Sequence[Item], now: datetime) -> Inse
         pairs = {(i.source, i.ident if prefix == "i:" else i.content_hash) for i in batch}
         known.update((source, prefix + value)
                      for source, value, _ in matching_pairs(conn, t.c.source, column, pairs))
-    fresh: list[Item] = []
-    for item in batch:
+    stored: list[int] = []
+    for at, item in enumerate(batch):
         keys = ((item.source, "i:" + item.ident), (item.source, "h:" + item.content_hash))
         if keys[0] in known or keys[1] in known:
             continue
         known.update(keys)
-        fresh.append(item)
-    if not fresh:
-        return InsertResult(new=[], reposts=0, known=len(batch))
+        stored.append(at)
+    if not stored:
+        return InsertResult(batch, [], [], {}, known=len(batch))
+    fresh = [batch[at] for at in stored]
     roots = _repost_roots(conn, fresh, now)
     datetime_in = bind_processor(conn, t.c.fetched_at)
     before = conn.exec_driver_sql(_LAST_ID).scalar() or 0
@@ -65,11 +79,9 @@ def insert_items(conn: Connection, batch: Sequence[Item], now: datetime) -> Inse
         (i.source, i.ident, i.guid, i.url, i.url_norm, i.title, i.title_norm, i.summary,
          datetime_in(i.published_at), datetime_in(i.fetched_at), i.content_hash, i.language,
          i.encoding, i.repost_of) for i in fresh])
-    stored = [replace(item, id=item_id) for item, item_id in zip(
-        fresh, _new_ids(conn, fresh, before), strict=True)]
-    stored = _link_reposts(conn, stored, roots)
-    reposts = sum(item.repost_of is not None for item in stored)
-    return InsertResult(new=stored, reposts=reposts, known=len(batch) - len(fresh))
+    ids = _new_ids(conn, fresh, before)
+    links = _link_reposts(conn, fresh, ids, roots)
+    return InsertResult(batch, stored, ids, links, known=len(batch) - len(fresh))
 
 
 def _new_ids(conn: Connection, fresh: Sequence[Item], before: int) -> list[int]:
@@ -114,24 +126,22 @@ def _repost_roots(conn: Connection, fresh: Sequence[Item], now: datetime) -> Roo
     return roots
 
 
-def _link_reposts(conn: Connection, stored: list[Item], roots: Roots) -> list[Item]:
+def _link_reposts(conn: Connection, fresh: Sequence[Item], ids: Sequence[int],
+                  roots: Roots) -> dict[int, int]:
     """Link each new item to the first item of another source with its URL or title, that
-    item being stored before or earlier in this batch."""
-    linked = []
-    links = []
-    for item in stored:
+    item being stored before or earlier in this batch; the links, by the new item's id."""
+    links: dict[int, int] = {}
+    for item, item_id in zip(fresh, ids, strict=True):
         keys = [("u", item.url_norm)] if item.url_norm else []
         keys += [("t", item.title_norm)] if item.title_norm else []
         first = min((root for key in keys for source, root in roots.get(key, ())
                      if source != item.source), default=None)
-        if first is not None and item.id is not None:
-            item = replace(item, repost_of=first)
-            links.append((first, item.id))
+        if first is not None:
+            links[item_id] = first
         for key in keys:
-            roots.setdefault(key, []).append((item.source, item.repost_of or item.id or 0))
-        linked.append(item)
-    update_rows(conn, [t.c.repost_of], t.c.id, links)
-    return linked
+            roots.setdefault(key, []).append((item.source, first or item_id))
+    update_rows(conn, [t.c.repost_of], t.c.id, [(root, item_id) for item_id, root in links.items()])
+    return links
 
 
 def entries_last_week(conn: Connection, source: str, now: datetime) -> int:
