@@ -55,6 +55,8 @@ class ItemFeatures:
 
     sketch: Sketch  # for near-duplicates
     vector: Vector  # for clustering
+    remembered: Vector  # its strongest terms, which its cluster remembers of it
+    terms: set[str]  # the terms its candidate clusters are looked up by
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +154,9 @@ class Engine:
                  words: Sequence[str] | None = None) -> ItemFeatures:
         """``words``: the item's words as the analysis read them, if known."""
         topics = tuple(t.key for t in signal.topics)
-        return ItemFeatures(sketch(f"{item.title}\n{body}"), self.vectorizer.vector(
-            item.title, body, signal.places, topics, words))
+        vector = self.vectorizer.vector(item.title, body, signal.places, topics, words)
+        return ItemFeatures(sketch(f"{item.title}\n{body}"), vector, top(vector, MEMBER_TERMS),
+                            _index_terms(vector))
 
     def observe(self, item: Item, body: str, signal: Signal, weight: float,
                 changes: Changes, incident_id: int | None = None, quiet: bool = False,
@@ -170,19 +173,18 @@ class Engine:
         if not quiet:
             changes.stories.append((item.id, story))
         topics = tuple(t.key for t in signal.topics)
-        vector = features.vector
         self.baselines.count(topics, at)
         self.baselines.advance(seen.timestamp())
         member = Member(item.id, story, item.source, at, item.title, item.url, signal.negative,
-                        bool(signal.plans), topics, signal.places, vector, weight)
+                        bool(signal.plans), topics, signal.places, features.remembered, weight)
 
         if quiet:
             cluster = (self._cluster_of_incident(incident_id) if incident_id is not None
-                       else self._place(member)[0])
-            self._join(cluster, member)
+                       else self._place(member, features)[0])
+            self._join(cluster, member, features.vector)
             return
-        cluster, runner_up = self._place(member)
-        self._join(cluster, member)
+        cluster, runner_up = self._place(member, features)
+        self._join(cluster, member, features.vector)
         if runner_up is not None and cluster.likeness(runner_up) >= \
                 self.settings.cluster.merge_similarity:
             cluster = self._merge(cluster, runner_up, seen, changes)
@@ -192,7 +194,7 @@ class Engine:
             self._file(cluster, member, seen, changes)
             self._reassess(cluster, seen, changes)
 
-    def _place(self, member: Member) -> tuple[Cluster, Cluster | None]:
+    def _place(self, member: Member, features: ItemFeatures) -> tuple[Cluster, Cluster | None]:
         """The cluster the item joins, and the next best one that was also similar enough."""
         if member.story_id != member.item_id and member.story_id in self._by_story:
             key = self._by_story[member.story_id]
@@ -203,13 +205,13 @@ class Engine:
                     not member.places or set(member.places) & _places(cluster)):
                 return cluster, None
         scored = []
-        postings = [self._index.get(t, ()) for t in _index_terms(member.vector)]
+        postings = [self._index.get(t, ()) for t in features.terms]
         shared = Counter(k for keys in postings if len(keys) <= POSTING_LIMIT for k in keys)
         # the clusters sharing the most strong terms; ties by age, so the order is fixed
         for key in sorted(k for k, _ in sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))
                           [:CANDIDATES]):
             cluster = self.clusters[key]
-            score = cluster.similarity(member.vector)
+            score = cluster.similarity(features.vector)
             if score >= self.settings.cluster.similarity:
                 scored.append((-score, key, cluster))
         scored.sort(key=lambda s: (s[0], s[1]))
@@ -235,9 +237,10 @@ class Engine:
         self.clusters[cluster.key] = cluster
         return cluster
 
-    def _join(self, cluster: Cluster, member: Member) -> None:
-        self._add_to_centroid(cluster, member.vector)
-        cluster.members.append(replace(member, vector=top(member.vector, MEMBER_TERMS)))
+    def _join(self, cluster: Cluster, member: Member, vector: Vector) -> None:
+        """``vector``: the item's whole vector (``member`` keeps its strongest terms)."""
+        self._add_to_centroid(cluster, vector)
+        cluster.members.append(member)
         if len(cluster.members) > 2 * KEEP_MEMBERS:
             cluster.members = cluster.members[-KEEP_MEMBERS:]
             # filing is checked against the items still remembered, so the set stays small
@@ -559,11 +562,12 @@ class Engine:
         rebuilt.incident, rebuilt.dismissed_heat = old, cluster.dismissed_heat
         rebuilt.filed = cluster.filed - item_ids
         self._by_incident[old.id] = rebuilt.key
+        # the items' whole vectors are gone: what the clusters remember of them rebuilds them
         for member in staying:
-            self._join(rebuilt, member)
+            self._join(rebuilt, member, member.vector)
         part = self._new_cluster(None)
         for member in leaving:
-            self._join(part, member)
+            self._join(part, member, member.vector)
         part.filed = set(item_ids) & cluster.filed
         incident = Incident(id=self.next_incident_id, status=IncidentStatus.OPEN, title="",
                             opened_at=at, updated_at=at, first_item_id=leaving[0].item_id,
