@@ -109,10 +109,10 @@ def _ready() -> bool:
 
 
 async def prepared(lines: Iterable[str], preparer: Preparer,
-                   models: Models | None = None) -> AsyncIterator[Prepared]:
-    """Every non-blank line, prepared, in order. With ``models``, a scenario longer than
-    ``models.after_lines`` goes on in a second process once that process has loaded them;
-    until then this one prepares."""
+                   models: Models | None = None) -> AsyncIterator[list[Prepared]]:
+    """Every non-blank line, prepared, in order, a chunk at a time. With ``models``, a
+    scenario longer than ``models.after_lines`` goes on in a second process once that process
+    has loaded them; until then this one prepares."""
     numbered = ((n, line) for n, line in enumerate(lines, 1) if line.strip())
     chunks = iter(lambda: list(islice(numbered, CHUNK)), [])
     pool: ProcessPoolExecutor | None = None
@@ -127,8 +127,7 @@ async def prepared(lines: Iterable[str], preparer: Preparer,
                                            initializer=_start, initargs=(models,))
                 loaded = pool.submit(_ready)
             if pool is None or loaded is None or not loaded.done():
-                for ready in preparer.prepare(chunk):
-                    yield ready
+                yield preparer.prepare(chunk)
                 continue
             if not handed_over:
                 handed_over = True
@@ -138,11 +137,9 @@ async def prepared(lines: Iterable[str], preparer: Preparer,
             except BrokenProcessPool as exc:
                 raise _stopped(exc) from exc
             if len(waiting) >= AHEAD:
-                for ready in await _result(waiting.popleft()):
-                    yield ready
+                yield await _result(waiting.popleft())
         while waiting:
-            for ready in await _result(waiting.popleft()):
-                yield ready
+            yield await _result(waiting.popleft())
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -70,8 +70,35 @@ class _Replayer:
         self.next_tick: datetime | None = None
         self.due: datetime | None = None  # the response clocks' next due time
         self.last_event = 0
+        self.latest: datetime | None = None  # the clock's time, while not moved yet
+
+    async def take(self, chunk: Sequence[Prepared]) -> None:
+        """A chunk of prepared lines, in order. Most are items before the next tick and due
+        time, for a batch with room: they join it without an await, and the clock is moved
+        to the latest of them once something else reads it."""
+        for ready in chunk:
+            step = ready.step
+            if (isinstance(step, Step) and step.item is not None and self.next_tick is not None
+                    and self.order.last is not None
+                    and self.order.last <= step.at < self.next_tick
+                    and (self.due is None or step.at < self.due)
+                    and len(self.pending) < BATCH_ITEMS - 1
+                    and (self.response is None or self.batch_start is None
+                         or (step.at - self.batch_start).total_seconds() < BATCH_S)):
+                self.order.last = self.latest = step.at
+                self.pending.append((step.item, ready))
+                self.report.items += 1
+                self.batch_start = self.batch_start or step.at
+            else:
+                await self.step(ready)
+
+    def _move_clock(self) -> None:
+        if self.latest is not None and self.latest > self.clock.now():
+            self.clock.advance((self.latest - self.clock.now()).total_seconds())
+        self.latest = None
 
     async def step(self, ready: Prepared) -> None:
+        self._move_clock()
         step = self.order.check(ready.step)
         if isinstance(step, ScenarioError):
             self.report.errors += 1
@@ -93,6 +120,7 @@ class _Replayer:
 
     async def flush(self) -> None:
         """Store and cluster the waiting items; print the new timeline events."""
+        self._move_clock()
         self.batch_start = None
         if self.pending:
             batch, self.pending = self.pending, []
@@ -155,8 +183,8 @@ async def replay(lines: Iterable[str], store: Store, analysis: AnalysisStage,
     await incidents.process_pending()
     if response is not None:
         replayer.due = await response.next_due()
-    async for ready in prepared(lines, Preparer(analysis.analyzer, incidents.engine), models):
-        await replayer.step(ready)
+    async for chunk in prepared(lines, Preparer(analysis.analyzer, incidents.engine), models):
+        await replayer.take(chunk)
     await replayer.flush()
     return replayer.report
 
