@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -221,8 +221,6 @@ def _store(conn: Connection, batch: list[tuple[Item, Prepared]], now: datetime
     put_signal_values(conn, [(item_id, ready.stored_signal)
                              for item_id, ready in zip(new.ids, kept, strict=True)], now)
     index_texts(conn, list(zip(new.ids, [ready.index for ready in kept], strict=True)))
-    taken = [Observed(replace(items[at], id=item_id, repost_of=new.links.get(item_id)),
-                      ready.signal, "", ready.features)
-             for at, item_id, ready in zip(new.stored, new.ids, kept, strict=True)
-             if ready.signal is not None]
+    taken = [Observed(new.item(k), ready.signal, "", ready.features)
+             for k, ready in enumerate(kept) if ready.signal is not None]
     return taken, (new.ids[-1] if new.ids else None)

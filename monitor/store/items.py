@@ -29,11 +29,15 @@ class InsertResult:
     links: dict[int, int]  # the id of each repost among them → the id of the item it reposts
     known: int  # already stored (same identity or same content in this source)
 
+    def item(self, k: int) -> Item:
+        """The ``k``-th item stored now, with its id and repost link."""
+        given, item_id = self.batch[self.stored[k]], self.ids[k]
+        return replace(given, id=item_id, repost_of=self.links.get(item_id, given.repost_of))
+
     @property
     def new(self) -> list[Item]:
         """The items stored now, with their ids and repost links; reposts included."""
-        return [replace(self.batch[at], id=item_id, repost_of=self.links.get(item_id))
-                for at, item_id in zip(self.stored, self.ids, strict=True)]
+        return [self.item(k) for k in range(len(self.ids))]
 
     @property
     def reposts(self) -> int:
@@ -139,7 +143,7 @@ def _link_reposts(conn: Connection, fresh: Sequence[Item], ids: Sequence[int],
         if first is not None:
             links[item_id] = first
         for key in keys:
-            roots.setdefault(key, []).append((item.source, first or item_id))
+            roots.setdefault(key, []).append((item.source, first or item.repost_of or item_id))
     update_rows(conn, [t.c.repost_of], t.c.id, [(root, item_id) for item_id, root in links.items()])
     return links
 
