@@ -133,6 +133,7 @@ async def run(count: int, per_day: int, scratch: Path) -> None:
                       f"clusters {len(incidents.engine.clusters):>6,}  "
                       f"stories {len(incidents.engine.stories):>6,}", flush=True)
             yield line
+        second_rss()  # the second process may be gone once the replay ends
 
     def emit(event: dict[str, object]) -> None:
         events[str(event["type"])] = events.get(str(event["type"]), 0) + 1
@@ -157,7 +158,7 @@ async def run(count: int, per_day: int, scratch: Path) -> None:
     main_cpu = cpu.user + cpu.system - cpu_before.user - cpu_before.system
     # the main process stores and decides, the second prepares: the busier one sets the pace
     print(f"CPU time: main process {main_cpu:.1f} s ({main_cpu / report.items * 1e6:.0f} µs an "
-          f"item), second process {second_cpu:.1f} s (at the last 100,000th line read)")
+          f"item), second process {second_cpu:.1f} s (when the last line was read)")
     print("timeline:", ", ".join(f"{k} {v:,}" for k, v in sorted(events.items())))
 
 
