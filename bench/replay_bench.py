@@ -130,8 +130,7 @@ async def run(count: int, per_day: int, scratch: Path) -> None:
                 print(f"  {seen:>9,} items  {seen / took:>7,.0f} items/s  "
                       f"RSS {process.memory_info().rss / 2**20:>4.0f} MB "
                       f"(second process {second_rss():>4.0f} MB)  "
-                      f"clusters {len(incidents.engine.clusters):>6,}  "
-                      f"stories {len(incidents.engine.stories):>6,}", flush=True)
+                      f"clusters {len(incidents.engine.clusters):>6,}", flush=True)
             yield line
         second_rss()  # the second process may be gone once the replay ends
 

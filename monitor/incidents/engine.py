@@ -53,10 +53,11 @@ class ItemFeatures:
     """What the engine reads of an item's text: they depend on the item alone, so they can be
     computed ahead of time or elsewhere."""
 
-    sketch: Sketch  # for near-duplicates
+    sketch: Sketch | None  # for near-duplicates; None once its story is known (``story``)
     vector: Vector  # for clustering
     remembered: Vector  # its strongest terms, which its cluster remembers of it
     terms: set[str]  # the terms its candidate clusters are looked up by
+    story: int | None = None  # its story, when found ahead of the engine (prepare.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,7 @@ class Engine:
         """``words``: the item's words as the analysis read them, if known."""
         topics = tuple(t.key for t in signal.topics)
         vector = self.vectorizer.vector(item.title, body, signal.places, topics, words)
-        return ItemFeatures(sketch(f"{item.title}\n{body}"), vector, top(vector, MEMBER_TERMS),
+        return ItemFeatures(_sketch(item, body), vector, top(vector, MEMBER_TERMS),
                             _index_terms(vector))
 
     def observe(self, item: Item, body: str, signal: Signal, weight: float,
@@ -169,7 +170,9 @@ class Engine:
         at = event_time(item).timestamp()
         self._forget(seen.timestamp())
         features = features or self.features(item, body, signal)
-        story = self.stories.add(item.id, features.sketch, seen)
+        story = features.story
+        if story is None:
+            story = self.stories.add(item.id, features.sketch or _sketch(item, body), seen)
         if not quiet:
             changes.stories.append((item.id, story))
         topics = tuple(t.key for t in signal.topics)
@@ -598,6 +601,10 @@ class Engine:
         if key is None or key not in self.clusters:
             raise KeyError(f"incident #{incident_id} was not adopted before its items")
         return self.clusters[key]
+
+
+def _sketch(item: Item, body: str) -> Sketch:
+    return sketch(f"{item.title}\n{body}")
 
 
 def _index_terms(vector: Vector) -> set[str]:

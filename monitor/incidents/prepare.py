@@ -3,18 +3,20 @@
 What depends on one item alone (its parsed line, its analysis, its words for the search index,
 the engine's sketch and vector) is computed here, a chunk of lines at a time. A long scenario
 has it done in a second process while the main one stores and decides, which is most of the
-work of a replay. The result is the same either way: nothing here depends on other items.
+work of a replay. On a private database that held no items, the items' ids and stories are
+foreseen here too (``Foresight``), in line order. The result is the same either way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
@@ -26,8 +28,9 @@ from monitor.errors import MonitorError
 from monitor.gc_thresholds import collect_less
 from monitor.incidents import make_engine
 from monitor.incidents.engine import Engine, ItemFeatures
-from monitor.incidents.scenario import ScenarioError, Step, parse_line
-from monitor.incidents.settings import INCIDENTS_PATH, load_incident_settings
+from monitor.incidents.scenario import InOrder, ScenarioError, Step, parse_line
+from monitor.incidents.settings import INCIDENTS_PATH, NearDuplicate, load_incident_settings
+from monitor.incidents.stories import StoryIndex
 from monitor.records import Signal
 from monitor.store.search import index_text
 from monitor.store.signals import signal_values
@@ -62,16 +65,60 @@ class Prepared:
     # its text (the rest of the items only cross to the store)
     signal: Signal | None = None
     features: ItemFeatures | None = None
+    item_id: int | None = None  # the id the store gives the item, when foreseen
+
+
+class Foresight:
+    """What a replay on a private database that held no items can tell of each item before the
+    store and the engine see it: whether the store keeps it, the id it gets, and its story.
+
+    The store keeps an item unless one of its source with the same identity or content hash
+    was kept before (store/items.py), and gives the kept ones ids one after another from 1,
+    since nothing else writes such a database; the engine's story index takes the kept items
+    the engine takes, in id order. Both are replayed here, line by line, so that the story index
+    runs in the process that prepares the lines instead of the one that stores and decides.
+    The replay checks every batch's ids against the ones foreseen."""
+
+    def __init__(self, settings: NearDuplicate) -> None:
+        self.stories = StoryIndex(settings.containment, settings.candidates, settings.window)
+        self.next_id = 1
+        self._order = InOrder()
+        self._kept: set[int] = set()  # digests of (source, identity) and (source, hash) kept
+
+    def kept_id(self, step: Step | ScenarioError) -> int | None:
+        """The id the store gives the step's item; None for an action, a line the replay
+        refuses, or an item the store already holds."""
+        step = self._order.check(step)
+        if isinstance(step, ScenarioError) or step.item is None:
+            return None
+        item = step.item
+        keys = (_digest(item.source, "i:" + item.ident), _digest(item.source, "h:" + item.content_hash))
+        if keys[0] in self._kept or keys[1] in self._kept:
+            return None
+        self._kept.update(keys)
+        self.next_id += 1
+        return self.next_id - 1
+
+
+def _digest(source: str, key: str) -> int:
+    """64 bits of the pair. The two million keys of a million items share them by chance about
+    once in ten million replays, and the replay then stops at its check of the ids."""
+    data = f"{len(source)}:{source}{key}".encode()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
 class Preparer:
-    def __init__(self, analyzer: Analyzer, engine: Engine) -> None:
+    def __init__(self, analyzer: Analyzer, engine: Engine,
+                 foresight: Foresight | None = None) -> None:
         self.analyzer = analyzer
         self.engine = engine
+        self.foresight = foresight
 
     def prepare(self, lines: Sequence[tuple[int, str]]) -> list[Prepared]:
         """(line number, line) pairs, blank lines left out, in order."""
         steps = [parse_line(number, line) for number, line in lines]
+        foresight = self.foresight
+        ids = {s.line: foresight.kept_id(s) for s in steps} if foresight is not None else {}
         items = [(s, s.item) for s in steps if isinstance(s, Step) and s.item is not None]
         bodies = [plain_text(item.summary) for _, item in items]
         words: list[list[str]] = []
@@ -81,9 +128,14 @@ class Preparer:
         for (step, item), body, found, its_words in zip(items, bodies, signals, words,
                                                          strict=True):
             taken = self.engine.relevant(found)
-            ready[step.line] = Prepared(
-                step, signal_values(found), index_text(its_words), found if taken else None,
-                self.engine.features(item, body, found, its_words) if taken else None)
+            features = self.engine.features(item, body, found, its_words) if taken else None
+            item_id = ids.get(step.line)
+            if foresight is not None and item_id is not None and features is not None \
+                    and features.sketch is not None:
+                story = foresight.stories.add(item_id, features.sketch, item.fetched_at)
+                features = replace(features, sketch=None, story=story)
+            ready[step.line] = Prepared(step, signal_values(found), index_text(its_words),
+                                        found if taken else None, features, item_id)
         return [ready.get(s.line) or Prepared(s) for s in steps]
 
 
@@ -101,6 +153,14 @@ def _start(models: Models) -> None:
 def _prepare(lines: Sequence[tuple[int, str]]) -> list[Prepared]:
     if _preparer is None:
         raise RuntimeError("the preparing process was started without its models")
+    return _preparer.prepare(lines)
+
+
+def _take_over(foresight: Foresight | None, lines: Sequence[tuple[int, str]]) -> list[Prepared]:
+    """The first lines the second process prepares, with what was foreseen up to them."""
+    if _preparer is None:
+        raise RuntimeError("the preparing process was started without its models")
+    _preparer.foresight = foresight
     return _preparer.prepare(lines)
 
 
@@ -129,11 +189,14 @@ async def prepared(lines: Iterable[str], preparer: Preparer,
             if pool is None or loaded is None or not loaded.done():
                 yield preparer.prepare(chunk)
                 continue
-            if not handed_over:
-                handed_over = True
-                log.info("a second process prepares the scenario from line %d on", chunk[0][0])
             try:
-                waiting.append(pool.submit(_prepare, chunk))
+                if handed_over:
+                    waiting.append(pool.submit(_prepare, chunk))
+                else:
+                    handed_over = True
+                    log.info("a second process prepares the scenario from line %d on",
+                             chunk[0][0])
+                    waiting.append(pool.submit(_take_over, preparer.foresight, chunk))
             except BrokenProcessPool as exc:
                 raise _stopped(exc) from exc
             if len(waiting) >= AHEAD:

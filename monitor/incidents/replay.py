@@ -23,15 +23,16 @@ from sqlalchemy import Connection
 
 from monitor.analyze.stage import AnalysisStage
 from monitor.clock import SHANGHAI, SimClock
+from monitor.errors import StoreError
 from monitor.incidents.engine import ActionError
-from monitor.incidents.prepare import Models, Prepared, Preparer, prepared
+from monitor.incidents.prepare import Foresight, Models, Prepared, Preparer, prepared
 from monitor.incidents.scenario import InOrder, ScenarioError, Step
 from monitor.incidents.stage import IncidentStage, Observed
 from monitor.records import Item, TimelineEvent
 from monitor.response.stage import ResponseStage
 from monitor.store import Store
 from monitor.store.incidents import timeline_after
-from monitor.store.items import insert_items
+from monitor.store.items import insert_items, last_item_id
 from monitor.store.search import index_texts
 from monitor.store.signals import put_signal_values
 
@@ -59,9 +60,11 @@ class ReplayReport:
 class _Replayer:
     def __init__(self, store: Store, incidents: IncidentStage, clock: SimClock,
                  emit: Callable[[dict[str, Any]], None], on_error: Callable[[str], None],
-                 response: ResponseStage | None) -> None:
+                 response: ResponseStage | None, foreseen: bool) -> None:
+        """``foreseen``: the items' ids were foreseen (prepare.Foresight)."""
         self.store, self.incidents, self.clock = store, incidents, clock
         self.response = response
+        self.foreseen = foreseen
         self.emit, self.on_error = emit, on_error
         self.report = ReplayReport()
         self.order = InOrder()
@@ -125,7 +128,7 @@ class _Replayer:
         if self.pending:
             batch, self.pending = self.pending, []
             taken, last_id = await self.store.run(
-                partial(_store, batch=batch, now=self.clock.now()))
+                partial(_store, batch=batch, now=self.clock.now(), foreseen=self.foreseen))
             await self.incidents.take(taken, last_id)
         if self.response is not None:
             # only the response stage changes the next due time
@@ -177,13 +180,16 @@ async def replay(lines: Iterable[str], store: Store, analysis: AnalysisStage,
                  models: Models | None = None) -> ReplayReport:
     """``models``: where a second process loads the analysis models from, so that a long
     scenario is prepared there (see prepare.py); None prepares everything in this process."""
-    replayer = _Replayer(store, incidents, clock, emit, on_error, response)
     # whatever the database already holds goes first, as the service would take it
     await analysis.analyse_pending()
     await incidents.process_pending()
+    foresight = (Foresight(incidents.engine.settings.near_duplicate)
+                 if store.private and await store.run(last_item_id) is None else None)
+    replayer = _Replayer(store, incidents, clock, emit, on_error, response, foresight is not None)
     if response is not None:
         replayer.due = await response.next_due()
-    async for chunk in prepared(lines, Preparer(analysis.analyzer, incidents.engine), models):
+    preparer = Preparer(analysis.analyzer, incidents.engine, foresight)
+    async for chunk in prepared(lines, preparer, models):
         await replayer.take(chunk)
     await replayer.flush()
     return replayer.report
@@ -210,13 +216,17 @@ def with_progress(lines: Iterable[str], say: Callable[[str], None],
                 f"{count / (now - start):,.0f} lines/s")
 
 
-def _store(conn: Connection, batch: list[tuple[Item, Prepared]], now: datetime
+def _store(conn: Connection, batch: list[tuple[Item, Prepared]], now: datetime, foreseen: bool
            ) -> tuple[list[Observed], int | None]:
     """The items, their signals and their search-index words, in one transaction. Returns
     the items stored (not known before) that the engine takes, with what it needs of them,
-    and the last id stored."""
+    and the last id stored. ``foreseen``: check the ids given against the ones foreseen."""
     items = [item for item, _ in batch]
     new = insert_items(conn, items, max(i.fetched_at for i in items))
+    if foreseen and [(at, ready.item_id) for at, (_, ready) in enumerate(batch)
+                     if ready.item_id is not None] != list(zip(new.stored, new.ids, strict=True)):
+        raise StoreError("the replay's database gave its items other ids than foreseen: another "
+                         "process wrote to it; run the replay again")
     kept = [batch[at][1] for at in new.stored]
     put_signal_values(conn, [(item_id, ready.stored_signal)
                              for item_id, ready in zip(new.ids, kept, strict=True)], now)

@@ -88,6 +88,11 @@ def insert_items(conn: Connection, batch: Sequence[Item], now: datetime) -> Inse
     return InsertResult(batch, stored, ids, links, known=len(batch) - len(fresh))
 
 
+def last_item_id(conn: Connection) -> int | None:
+    """The highest item id; None while there are no items."""
+    return conn.exec_driver_sql(_LAST_ID).scalar()
+
+
 def _new_ids(conn: Connection, fresh: Sequence[Item], before: int) -> list[int]:
     """The ids the rows of ``fresh`` were given, in order; ``before`` was the highest id before.
 
