@@ -22,6 +22,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from monitor.analyze.analyzer import Analyzer, load_analyzer
 from monitor.analyze.text import plain_text
 from monitor.errors import MonitorError
@@ -83,21 +85,22 @@ class Foresight:
         self.stories = StoryIndex(settings.containment, settings.candidates, settings.window)
         self.next_id = 1
         self._order = InOrder()
-        self._kept: set[int] = set()  # digests of (source, identity) and (source, hash) kept
+        self._kept = _Keys()  # of (source, identity) and (source, content hash) kept
 
-    def kept_id(self, step: Step | ScenarioError) -> int | None:
-        """The id the store gives the step's item; None for an action, a line the replay
-        refuses, or an item the store already holds."""
-        step = self._order.check(step)
-        if isinstance(step, ScenarioError) or step.item is None:
-            return None
-        item = step.item
-        keys = (_digest(item.source, "i:" + item.ident), _digest(item.source, "h:" + item.content_hash))
-        if keys[0] in self._kept or keys[1] in self._kept:
-            return None
-        self._kept.update(keys)
-        self.next_id += 1
-        return self.next_id - 1
+    def kept_ids(self, steps: Sequence[Step | ScenarioError]) -> dict[int, int]:
+        """Line number → the id the store gives its item, for the items it keeps of these
+        steps (not the actions, the lines the replay refuses, the items it already holds)."""
+        checked = [self._order.check(step) for step in steps]
+        items = [(s.line, s.item) for s in checked if isinstance(s, Step) and s.item is not None]
+        fresh = self._kept.take([
+            (_digest(i.source, "i:" + i.ident), _digest(i.source, "h:" + i.content_hash))
+            for _, i in items])
+        ids: dict[int, int] = {}
+        for (line, _), kept in zip(items, fresh, strict=True):
+            if kept:
+                ids[line] = self.next_id
+                self.next_id += 1
+        return ids
 
 
 def _digest(source: str, key: str) -> int:
@@ -105,6 +108,43 @@ def _digest(source: str, key: str) -> int:
     once in ten million replays, and the replay then stops at its check of the ids."""
     data = f"{len(source)}:{source}{key}".encode()
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+class _Keys:
+    """A growing set of 64-bit keys at about 8 bytes a key: the older ones in a sorted array,
+    looked up a chunk at a time, the latest in a set (a set costs some 80 bytes a key, which
+    the keys of a million items would make 170 MB)."""
+
+    SETTLE_AT = 1 << 16  # keys in the set before it joins the array
+
+    def __init__(self) -> None:
+        self._old = np.zeros(0, dtype=np.uint64)
+        self._new: set[int] = set()
+
+    def take(self, pairs: Sequence[tuple[int, int]]) -> list[bool]:
+        """For each pair in order, whether neither of its keys was held before; the keys of
+        those are held from then on."""
+        old = self._old
+        if len(old) and pairs:
+            wanted = np.array(pairs, dtype=np.uint64)
+            found = old[np.minimum(old.searchsorted(wanted), len(old) - 1)] == wanted
+            held = found.any(axis=1).tolist()
+        else:
+            held = [False] * len(pairs)
+        new = self._new
+        fresh = []
+        for (first, second), known in zip(pairs, held, strict=True):
+            unseen = not known and first not in new and second not in new
+            if unseen:
+                new.add(first)
+                new.add(second)
+            fresh.append(unseen)
+        if len(new) >= self.SETTLE_AT:
+            latest = np.sort(np.fromiter(new, dtype=np.uint64, count=len(new)))
+            # two sorted runs: the stable sort merges them in one pass
+            self._old = np.sort(np.concatenate([old, latest]), kind="stable")
+            new.clear()
+        return fresh
 
 
 class Preparer:
@@ -118,7 +158,7 @@ class Preparer:
         """(line number, line) pairs, blank lines left out, in order."""
         steps = [parse_line(number, line) for number, line in lines]
         foresight = self.foresight
-        ids = {s.line: foresight.kept_id(s) for s in steps} if foresight is not None else {}
+        ids = foresight.kept_ids(steps) if foresight is not None else {}
         items = [(s, s.item) for s in steps if isinstance(s, Step) and s.item is not None]
         bodies = [plain_text(item.summary) for _, item in items]
         words: list[list[str]] = []

@@ -5,6 +5,7 @@ whatever the duplicates and the refused lines, and another writer stops the repl
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from monitor.analyze.lexicon import PROJECT_DIR
 from monitor.clock import SHANGHAI
 from monitor.errors import StoreError
-from monitor.incidents.prepare import Models
+from monitor.incidents.prepare import Models, _Keys
 from monitor.records import Item
 from monitor.store import Store
 from monitor.store.items import insert_items
@@ -92,3 +93,21 @@ def _item() -> Item:
                 url="https://elsewhere.example/1", url_norm="https://elsewhere.example/1",
                 title="另一个进程写入的条目", title_norm="另一个进程写入的条目", summary="",
                 published_at=None, fetched_at=at, content_hash="0" * 32)
+
+
+def test_the_keys_kept_are_a_set_whatever_their_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the keys move from a set to a sorted array as they grow; the answers stay a set's
+    monkeypatch.setattr(_Keys, "SETTLE_AT", 50)
+    rng = random.Random(3)  # noqa: S311  (reproducible keys, not a secret)
+    keys, same = _Keys(), set[int]()
+    for _ in range(300):
+        pairs = [(rng.randrange(2000), rng.randrange(2000, 4000))
+                 for _ in range(rng.randrange(20))]
+        expected = []
+        for first, second in pairs:
+            unseen = first not in same and second not in same
+            if unseen:
+                same.update((first, second))
+            expected.append(unseen)
+        assert keys.take(pairs) == expected
+    assert len(same) > 1000
