@@ -198,10 +198,9 @@ def _prepare(lines: Sequence[tuple[int, str]]) -> list[Prepared]:
 
 def _take_over(foresight: Foresight | None, lines: Sequence[tuple[int, str]]) -> list[Prepared]:
     """The first lines the second process prepares, with what was foreseen up to them."""
-    if _preparer is None:
-        raise RuntimeError("the preparing process was started without its models")
-    _preparer.foresight = foresight
-    return _preparer.prepare(lines)
+    if _preparer is not None:
+        _preparer.foresight = foresight
+    return _prepare(lines)
 
 
 def _ready() -> bool:

@@ -78,7 +78,7 @@ def insert_items(conn: Connection, batch: Sequence[Item], now: datetime) -> Inse
     fresh = [batch[at] for at in stored]
     roots = _repost_roots(conn, fresh, now)
     datetime_in = bind_processor(conn, t.c.fetched_at)
-    before = conn.exec_driver_sql(_LAST_ID).scalar() or 0
+    before = last_item_id(conn) or 0
     insert_rows(conn, [t.c[name] for name in _COLUMNS], [
         (i.source, i.ident, i.guid, i.url, i.url_norm, i.title, i.title_norm, i.summary,
          datetime_in(i.published_at), datetime_in(i.fetched_at), i.content_hash, i.language,
@@ -100,7 +100,7 @@ def _new_ids(conn: Connection, fresh: Sequence[Item], before: int) -> list[int]:
     so when the highest id is now exactly ``len(fresh)`` above ``before``, the batch holds the ids
     in between, in the order inserted: no other row can sit among them. Otherwise (another
     writer's rows, SQLite past its largest rowid) they are looked up by identity."""
-    if conn.exec_driver_sql(_LAST_ID).scalar() == before + len(fresh):
+    if last_item_id(conn) == before + len(fresh):
         return list(range(before + 1, before + len(fresh) + 1))
     ids = {(source, ident): item_id for source, ident, item_id in matching_pairs(
         conn, t.c.source, t.c.ident, {(i.source, i.ident) for i in fresh})}
