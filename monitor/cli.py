@@ -251,14 +251,18 @@ def _item_json(item: Item) -> dict[str, Any]:
                                                     "`monitor label` (needs the database).")
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
               help="Cross-validation folds.")
+@click.option("--styles/--no-styles", "by_style", default=True, show_default=True,
+              help="Also score each style trained without it (leave-one-style-out).")
 @click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
 @_errors_to_exit
 def train(config: Path | None, db: str | None, corpus_dir: Path | None, out_dir: Path | None,
-          with_feedback: bool, folds: int, as_json: bool) -> None:
-    """Rebuild the classifier from the corpus; print cross-validated precision, recall, F1."""
+          with_feedback: bool, folds: int, by_style: bool, as_json: bool) -> None:
+    """Rebuild the classifier from the corpus; print cross-validated and leave-one-style-out
+    precision, recall, F1 and ROC AUC."""
     from monitor.analyze import train as t
     from monitor.analyze.analyzer import make_doc, make_segmenter
-    from monitor.analyze.lexicon import TAXONOMY_PATH, load_profile, load_taxonomy
+    from monitor.analyze.cues import load_tone
+    from monitor.analyze.lexicon import TAXONOMY_PATH, TONE_PATH, load_profile, load_taxonomy
     from monitor.analyze.model import save_model
     from monitor.analyze.text import normalize
     from monitor.store.labels import latest_labels
@@ -279,23 +283,44 @@ def train(config: Path | None, db: str | None, corpus_dir: Path | None, out_dir:
     _say(f"{len(corpus.examples)} examples ({len(feedback)} from feedback), "
          f"corpus sha256 {corpus.sha256[:12]}")
     segmenter = make_segmenter(load_profile(settings.profile_path))
-    docs = [make_doc(segmenter, normalize(ex.text)) for ex in corpus.examples]
+    tone = load_tone(TONE_PATH)
+    docs = [make_doc(segmenter, normalize(ex.text), tone, ex.text) for ex in corpus.examples]
     Y = t.targets(corpus.examples, topics)
-    metrics = t.cross_validate(docs, Y, outputs, segmenter.stopwords, folds, progress=_say)
+    P = t.out_of_fold(docs, Y, segmenter.stopwords, folds, progress=_say)
+    metrics = t.scores_of(Y, P, outputs)
+    styles = (t.leave_one_style_out(docs, Y, [ex.style for ex in corpus.examples], outputs, P,
+                                    segmenter.stopwords, progress=_say) if by_style else [])
     _say("fitting the final model on every example")
     model = t.fit(docs, Y, outputs, segmenter.stopwords, {})
     card = t.model_card(corpus, metrics, segmenter.fingerprint, WallClock().now(), elapsed(),
-                        len(feedback))
+                        len(feedback), styles, tone.fingerprint)
     out = out_dir or settings.models_dir
     card = save_model(out, replace(model, card=card))
     if as_json:
         click.echo(json.dumps(card, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{'output':<16} {'precision':>9} {'recall':>7} {'F1':>6} {'positives':>9}")
+    click.echo(f"{'output':<16} {'precision':>9} {'recall':>7} {'F1':>6} {'AUC':>6} "
+               f"{'positives':>9}")
     for name, s in metrics.items():
-        click.echo(f"{name:<16} {s.precision:>9.3f} {s.recall:>7.3f} {s.f1:>6.3f} {s.support:>9}")
-    click.echo(f"({folds}-fold cross-validation)\nwrote {out / 'classifier.npz'} "
-               f"(sha256 {card['model_sha256'][:12]}) and its card in {elapsed():.1f} s")
+        click.echo(f"{name:<16} {s.precision:>9.3f} {s.recall:>7.3f} {s.f1:>6.3f} "
+                   f"{_auc(s.auc):>6} {s.support:>9}")
+    click.echo(f"({folds}-fold cross-validation)")
+    if styles:
+        click.echo(f"\n{'held-out style':<16} {'texts':>6} {'health F1':>10} {'(in style)':>10} "
+                   f"{'negative AUC':>13} {'(in style)':>10}")
+        for row in styles:
+            health, negative = row.held_out["health"], row.held_out["negative"]
+            click.echo(f"{row.style:<16} {row.examples:>6} {health.f1:>10.3f} "
+                       f"{row.in_style['health'].f1:>10.3f} {_auc(negative.auc):>13} "
+                       f"{_auc(row.in_style['negative'].auc):>10}")
+        click.echo("(leave-one-style-out: trained without the style, tested on it; in style: "
+                   "the same texts under cross-validation)")
+    click.echo(f"wrote {out / 'classifier.npz'} (sha256 {card['model_sha256'][:12]}) and its "
+               f"card in {elapsed():.1f} s")
+
+
+def _auc(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _say(text: str) -> None:
@@ -366,14 +391,21 @@ def _classify_lines(analyzer: Analyzer, lines: Iterable[str], batch_size: int = 
 def _signal_json(ident: Any, signal: Signal) -> dict[str, Any]:
     return {"id": ident, "health": signal.health, "health_score": signal.health_score,
             "topics": [{"name": t.key, "score": t.score} for t in signal.topics],
-            "negative": signal.negative,
+            "negative": signal.negative, "tone_terms": list(signal.tone_terms),
+            "risk": signal.risk, "risk_terms": list(signal.risk_terms),
             "plans": [{"name": p.name, "matched": list(p.matched)} for p in signal.plans],
             "places": list(signal.places)}
 
 
 def _signal_text(result: dict[str, Any], names: dict[str, str]) -> str:
     verdict = "健康相关" if result["health"] else "非健康相关"
-    lines = [f"{verdict}  health {result['health_score']:.2f}  negative {result['negative']:.2f}"]
+    head = (f"{verdict}  health {result['health_score']:.2f}  negative "
+            f"{result['negative']:.2f}  risk {result['risk']:.2f}")
+    lines = [head]
+    if result["tone_terms"]:
+        lines.append(f"  tone   {'、'.join(result['tone_terms'])}")
+    if result["risk_terms"]:
+        lines.append(f"  risk   {'、'.join(result['risk_terms'])}")
     lines += [f"  topic  {names.get(t['name'], t['name'])} ({t['name']}) {t['score']:.2f}"
               for t in result["topics"]]
     lines += [f"  plan   {p['name']}: {' '.join(p['matched'])}" for p in result["plans"]]

@@ -15,18 +15,20 @@ from typing import Any
 KEYS = {"text", "style", "health", "topics", "negative"}
 TOPICS = {"access_to_care", "medical_dispute", "public_health", "vaccine_drug", "food_safety",
           "elderly_care", "work_safety", "maternal_child", "health_policy"}
-STYLES = {"headline", "lead", "article", "weibo", "forum", "hotline", "notice"}
+STYLES = {"headline", "lead", "article", "weibo", "repost", "rumour", "wellness", "forum",
+          "hotline", "notice"}
 
 
 def problem(record: Any, seen: set[str]) -> str | None:
     """What is wrong with one record, or None."""
-    if not isinstance(record, dict) or set(record) != KEYS:
-        return f"keys must be {sorted(KEYS)}"
+    if not isinstance(record, dict) or set(record) - {"risk"} != KEYS:
+        return f"keys must be {sorted(KEYS)} (and \"risk\" in an evaluation set)"
     checks = [
         (isinstance(record["text"], str) and len(record["text"]) >= 6, "text too short"),
         (record["style"] in STYLES, f"unknown style {record['style']!r}"),
         (record["health"] in (0, 1), "health must be 0 or 1"),
         (record["negative"] in (0, 1), "negative must be 0 or 1"),
+        (record.get("risk", 0) in (0, 1), "risk must be 0 or 1"),
         (isinstance(record["topics"], list) and set(record["topics"]) <= TOPICS,
          f"unknown topics {record['topics']}"),
         (record["health"] == 1 or not record["topics"], "a non-health text has topics"),

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import ahocorasick
 
+from monitor.analyze.cues import Risk, Tone, load_risk, load_tone, tone_name
 from monitor.analyze.features import Doc
 from monitor.analyze.lexicon import (
     HEALTH_WORDS_PATH,
     MODELS_DIR,
+    RISK_PATH,
     STOPWORDS_PATH,
     TAXONOMY_PATH,
+    TONE_PATH,
     Profile,
     Topic,
     load_profile,
@@ -40,9 +43,13 @@ def make_segmenter(profile: Profile) -> Segmenter:
     return Segmenter(words, read_word_list(STOPWORDS_PATH))
 
 
-def make_doc(segmenter: Segmenter, normalized: str) -> Doc:
+def make_doc(segmenter: Segmenter, normalized: str, tone: Tone | None = None,
+             raw: str = "") -> Doc:
+    """What the classifier reads of a text; ``tone`` adds its tone cues (``raw``: the text
+    before normalisation, for emoji and emoticons)."""
     text = normalized[:CLASSIFY_CHARS]
-    return Doc(text, segmenter.words(text))
+    cues = tone.cues(raw[:2 * CLASSIFY_CHARS], text) if tone is not None else ()
+    return Doc(text, segmenter.words(text), cues)
 
 
 class PlaceFinder:
@@ -82,33 +89,42 @@ class Analyzer:
     places: PlaceFinder
     topics: tuple[Topic, ...]
     profile: Profile
+    tone: Tone
+    risk: Risk
 
     def analyze(self, texts: Sequence[tuple[str, str]],
                 words: list[list[str]] | None = None) -> list[Signal]:
         """Signals for (title, body) pairs, in order; the body is plain text. ``words``, when
         given, receives each text's words as the classifier read them (for the search index)."""
         # the title alone is needed only by plans that look at titles
-        joined = [normalize(title_and_body(t, b)) for t, b in texts]
+        raws = [title_and_body(t, b) for t, b in texts]
+        joined = [normalize(raw) for raw in raws]
         titles = ([normalize(t) for t, _ in texts] if self.plans.title_scoped
                   else [""] * len(texts))
-        docs = [make_doc(self.segmenter, text) for text in joined]
+        docs = [make_doc(self.segmenter, text, self.tone, raw)
+                for text, raw in zip(joined, raws, strict=True)]
         if words is not None:
             words.extend(list(doc.words) for doc in docs)
-        rows = self.model.predict(docs).tolist()
+        probs, why = self.model.predict_explained(docs, "negative", THRESHOLD)
+        rows = probs.tolist()
         keys = self.model.outputs[1:-1]
         ident = self.model.ident
         signals = []
-        for title, text, row in zip(titles, joined, rows, strict=True):
+        for title, text, doc, row, tone_terms in zip(titles, joined, docs, rows, why,
+                                                     strict=True):
             health = row[0]
             topics: tuple[TopicScore, ...] = ()
             if health >= THRESHOLD:
                 scored = sorted(((p, k) for k, p in zip(keys, row[1:-1], strict=True)
                                  if p >= THRESHOLD), reverse=True)
                 topics = tuple(TopicScore(k, round(p, 3)) for p, k in scored)
+            places = self.places.find(text)
+            risk, risk_terms = self.risk.assess(doc.text, places)
             signals.append(Signal(
                 health=health >= THRESHOLD, health_score=round(health, 3), topics=topics,
                 negative=round(row[-1], 3), plans=tuple(self.plans.match(title, text)),
-                places=self.places.find(text), model=ident))
+                places=places, model=ident, risk=risk, risk_terms=risk_terms,
+                tone_terms=tuple(tone_name(t) or t for t in tone_terms)))
         return signals
 
 
@@ -121,5 +137,11 @@ def load_analyzer(profile_path: Path, plans_path: Path, model_dir: Path = MODELS
     if model.card.get("segmenter_sha256") != segmenter.fingerprint:
         log.warning("the profile or word lists changed since the model was trained; it still "
                     "works, but run `monitor train` so that it learns the new words")
+    tone = load_tone(TONE_PATH)
+    if model.card.get("tone_sha256") != tone.fingerprint:
+        log.warning("models/lexicon/tone.yaml changed since the model was trained; it still "
+                    "works, but run `monitor train` so that it learns the new cues")
+    units = [p.name for p in profile.places if p.kind not in ("city", "region", "town")]
+    risk = load_risk(RISK_PATH, units)
     return Analyzer(model, segmenter, load_plans(plans_path), PlaceFinder(profile), topics,
-                    profile)
+                    profile, tone, risk)

@@ -32,10 +32,12 @@ MAX_BATCH = 1 << 21  # rows per transform call, so that a row index fits beside 
 
 @dataclass(frozen=True, slots=True)
 class Doc:
-    """A text ready for featurizing: normalised characters and segmented words."""
+    """A text ready for featurizing: normalised characters, segmented words and the tone cues
+    found in it (cues.py), which are featurized as words."""
 
     text: str
     words: list[str]
+    cues: tuple[str, ...] = ()
 
 
 def gram_keys(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +97,7 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def fit(self, docs: Sequence[Doc], y: object = None) -> Featurizer:
         df: Counter[str] = Counter()
         for doc in docs:
-            df.update(set(doc.words))
+            df.update({*doc.words, *doc.cues})
         words = sorted(w for w, n in df.items()
                        if n >= self.min_df and is_feature(w, self.stopwords))
         self.words_ = np.array(words, dtype=str)
@@ -126,15 +128,24 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def n_features(self) -> int:
         return len(self.words_) + len(self.grams_)
 
+    def feature_name(self, column: int) -> str:
+        """A column as text: the word, or the one or two characters of an n-gram."""
+        if column < len(self.words_):
+            return str(self.words_[column])
+        key = int(self.grams_[column - len(self.words_)])
+        if key & int(_UNIGRAM):
+            return chr(key & ~int(_UNIGRAM))
+        return chr(key >> int(_SHIFT)) + chr(key & ((1 << int(_SHIFT)) - 1))
+
     def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
         if len(docs) > MAX_BATCH:
             return sp.vstack([self.transform(docs[at:at + MAX_BATCH])
                               for at in range(0, len(docs), MAX_BATCH)], format="csr")
         n = len(docs)
         # Tokens outside the vocabulary (stop words, punctuation, unseen words) map to -1.
-        tokens = list(chain.from_iterable(d.words for d in docs))
+        tokens = list(chain.from_iterable(chain(d.words, d.cues) for d in docs))
         cols = np.fromiter(map(self._word_index.get, tokens, repeat(-1)), np.int64, len(tokens))
-        lengths = np.fromiter((len(d.words) for d in docs), np.int64, n)
+        lengths = np.fromiter((len(d.words) + len(d.cues) for d in docs), np.int64, n)
         rows = np.repeat(np.arange(n), lengths)
         known = cols >= 0
         word_cols, word_rows, word_counts = _count(cols[known], rows[known])

@@ -18,6 +18,8 @@ MODELS_DIR = PROJECT_DIR / "models"
 TAXONOMY_PATH = MODELS_DIR / "taxonomy.yaml"
 HEALTH_WORDS_PATH = MODELS_DIR / "lexicon" / "health_words.txt"
 STOPWORDS_PATH = MODELS_DIR / "lexicon" / "stopwords.txt"
+TONE_PATH = MODELS_DIR / "lexicon" / "tone.yaml"
+RISK_PATH = MODELS_DIR / "lexicon" / "risk.yaml"
 
 
 class _Strict(BaseModel):

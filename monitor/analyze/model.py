@@ -48,11 +48,34 @@ class Model:
 
     def predict(self, docs: list[Doc]) -> np.ndarray:
         """Calibrated probabilities, one row per doc, one column per output."""
+        return self.predict_explained(docs)[0]
+
+    def predict_explained(self, docs: list[Doc], output: str = "", threshold: float = 0.5,
+                          k: int = 3) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+        """Probabilities as ``predict``, and for every doc whose ``output`` reaches
+        ``threshold`` the ``k`` features that raised that output most (words and character
+        pairs; single characters say too little to show)."""
         if not docs:
-            return np.empty((0, len(self.outputs)), np.float32)
-        scores = np.asarray(self.featurizer.transform(docs) @ self.coef) + self.intercept
+            return np.empty((0, len(self.outputs)), np.float32), []
+        X = self.featurizer.transform(docs)
+        scores = np.asarray(X @ self.coef) + self.intercept
         probs: np.ndarray = 1.0 / (1.0 + np.exp(self.cal_a * scores + self.cal_b))
-        return probs
+        reasons: list[tuple[str, ...]] = [()] * len(docs)
+        if output:
+            j = self.outputs.index(output)
+            for row in np.flatnonzero(probs[:, j] >= threshold).tolist():
+                start, end = X.indptr[row], X.indptr[row + 1]
+                columns = X.indices[start:end]
+                gain = X.data[start:end] * self.coef[columns, j]
+                names: dict[str, None] = {}
+                for at in np.argsort(-gain).tolist():
+                    if gain[at] <= 0 or len(names) == k:
+                        break
+                    name = self.featurizer.feature_name(int(columns[at]))
+                    if len(name) > 1:
+                        names[name] = None
+                reasons[row] = tuple(names)
+        return probs, reasons
 
 
 def save_model(directory: Path, model: Model) -> dict[str, Any]:

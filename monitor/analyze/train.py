@@ -12,6 +12,7 @@ import hashlib
 import json
 import platform
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import precision_recall_fscore_support
+from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
@@ -45,6 +46,7 @@ class Example:
     topics: tuple[str, ...] | None  # None: unknown
     negative: int | None  # None: unknown
     origin: str  # "corpus:<file>:<line>" or "feedback:<item id>"
+    style: str = ""  # how it is written (headline, weibo, repost…); "" for feedback
 
 
 @dataclass
@@ -82,7 +84,8 @@ def read_corpus(directory: Path, topics: Sequence[str]) -> Corpus:
             if unknown := set(labels) - known:
                 raise ConfigError(f"{where}: unknown topic(s) {sorted(unknown)}; the taxonomy "
                                   f"has {sorted(known)}")
-            examples.append(Example(text, health, labels, negative, f"corpus:{path.name}:{number}"))
+            examples.append(Example(text, health, labels, negative, f"corpus:{path.name}:{number}",
+                                    str(record.get("style") or "")))
             counts[path.name] += 1
     return Corpus(examples, digest.hexdigest(), counts)
 
@@ -157,29 +160,92 @@ class Scores:
     recall: float
     f1: float
     support: int  # positive examples
+    auc: float | None = None  # ROC AUC, where both classes occur
 
 
-def cross_validate(docs: Sequence[Doc], Y: np.ndarray, outputs: Sequence[str],
-                   stopwords: frozenset[str], folds: int = 5,
-                   progress: Callable[[str], None] = lambda _: None) -> dict[str, Scores]:
-    """Precision, recall and F1 at 0.5 for every output, from out-of-fold predictions (the
-    vocabulary too is refitted on each fold, so no test text leaks into its features)."""
+def score(truth: np.ndarray, probs: np.ndarray) -> Scores:
+    """Precision, recall and F1 at 0.5, and ROC AUC, of known labels."""
+    p, r, f, _ = precision_recall_fscore_support(truth, probs >= 0.5, average="binary",
+                                                 zero_division=0)
+    auc = (round(float(roc_auc_score(truth, probs)), 4) if 0 < truth.sum() < len(truth)
+           else None)
+    return Scores(round(float(p), 4), round(float(r), 4), round(float(f), 4),
+                  int(truth.sum()), auc)
+
+
+def out_of_fold(docs: Sequence[Doc], Y: np.ndarray, stopwords: frozenset[str],
+                folds: int = 5, progress: Callable[[str], None] = lambda _: None) -> np.ndarray:
+    """Out-of-fold probabilities of every output (the vocabulary too is refitted on each
+    fold, so no test text leaks into its features)."""
     P = np.zeros(Y.shape, dtype=np.float64)
-    docs_arr = np.empty(len(docs), dtype=object)
-    docs_arr[:] = list(docs)
+    docs_arr = _objects(docs)
     splits = KFold(folds, shuffle=True, random_state=SEED).split(docs_arr)
     for n, (train, test) in enumerate(splits, 1):
         progress(f"cross-validation fold {n}/{folds}")
         fitted = build_pipeline(stopwords).fit(list(docs_arr[train]), Y[train])
         P[test] = fitted.predict_proba(list(docs_arr[test]))
+    return P
+
+
+def cross_validate(docs: Sequence[Doc], Y: np.ndarray, outputs: Sequence[str],
+                   stopwords: frozenset[str], folds: int = 5,
+                   progress: Callable[[str], None] = lambda _: None) -> dict[str, Scores]:
+    """Scores of every output from out-of-fold predictions."""
+    return scores_of(Y, out_of_fold(docs, Y, stopwords, folds, progress), outputs)
+
+
+def scores_of(Y: np.ndarray, P: np.ndarray, outputs: Sequence[str],
+              rows: np.ndarray | None = None) -> dict[str, Scores]:
+    """Scores of every output over ``rows`` (default all), where its label is known."""
+    chosen = np.ones(len(Y), bool) if rows is None else rows
     result = {}
     for k, name in enumerate(outputs):
-        rows = Y[:, k] != UNKNOWN
-        p, r, f, _ = precision_recall_fscore_support(Y[rows, k], P[rows, k] >= 0.5,
-                                                     average="binary", zero_division=0)
-        result[name] = Scores(round(float(p), 4), round(float(r), 4), round(float(f), 4),
-                              int(Y[rows, k].sum()))
+        known = chosen & (Y[:, k] != UNKNOWN)
+        result[name] = score(Y[known, k], P[known, k])
     return result
+
+
+# Leave-one-style-out scores the outputs that decide whether a story is seen at all.
+HELD_OUT_OUTPUTS = ("health", "negative")
+MIN_STYLE = 50  # a style with fewer examples is always trained on, never held out
+
+
+@dataclass(frozen=True)
+class StyleScores:
+    style: str
+    examples: int
+    held_out: dict[str, Scores]  # trained without the style, tested on it
+    in_style: dict[str, Scores]  # the same texts, from cross-validation with the style seen
+
+
+def leave_one_style_out(docs: Sequence[Doc], Y: np.ndarray, styles: Sequence[str],
+                        outputs: Sequence[str], P: np.ndarray, stopwords: frozenset[str],
+                        progress: Callable[[str], None] = lambda _: None) -> list[StyleScores]:
+    """For each style: train on every other style, test on it. Compared with the
+    cross-validated figure on the same texts (``P``), the gap is how much the model leans
+    on having seen a style, the honest estimate for text in a voice it has never met."""
+    columns = [outputs.index(name) for name in HELD_OUT_OUTPUTS]
+    docs_arr = _objects(docs)
+    style_arr = np.array(styles, dtype=object)
+    counts = Counter(s for s in styles if s)
+    chosen = sorted(s for s, n in counts.items() if n >= MIN_STYLE)
+    result = []
+    for n, style in enumerate(chosen, 1):
+        progress(f"leave-one-style-out {n}/{len(chosen)}: {style}")
+        test = style_arr == style
+        fitted = build_pipeline(stopwords).fit(list(docs_arr[~test]), Y[~test][:, columns])
+        held = fitted.predict_proba(list(docs_arr[test]))
+        result.append(StyleScores(
+            style, int(test.sum()),
+            scores_of(Y[test][:, columns], held, HELD_OUT_OUTPUTS),
+            scores_of(Y[:, columns], P[:, columns], HELD_OUT_OUTPUTS, test)))
+    return result
+
+
+def _objects(docs: Sequence[Doc]) -> np.ndarray:
+    array = np.empty(len(docs), dtype=object)
+    array[:] = list(docs)
+    return array
 
 
 def fit(docs: Sequence[Doc], Y: np.ndarray, outputs: Sequence[str], stopwords: frozenset[str],
@@ -205,7 +271,8 @@ def fit(docs: Sequence[Doc], Y: np.ndarray, outputs: Sequence[str], stopwords: f
 
 
 def model_card(corpus: Corpus, metrics: dict[str, Scores], segmenter_fingerprint: str,
-               trained_at: datetime, seconds: float, feedback: int) -> dict[str, Any]:
+               trained_at: datetime, seconds: float, feedback: int,
+               styles: Sequence[StyleScores] = (), tone_fingerprint: str = "") -> dict[str, Any]:
     packages = ("scikit-learn", "numpy", "scipy", "rjieba", "opencc")
     return {
         "trained_at": trained_at.isoformat(timespec="seconds"),
@@ -215,11 +282,18 @@ def model_card(corpus: Corpus, metrics: dict[str, Scores], segmenter_fingerprint
         "examples": len(corpus.examples),
         "feedback_examples": feedback,
         "segmenter_sha256": segmenter_fingerprint,
-        "pipeline": {"features": "words + character unigrams/bigrams, sublinear TF-IDF, "
-                                 "min_df=2", "model": f"LogisticRegression(C={C}, liblinear) "
+        "tone_sha256": tone_fingerprint,
+        "pipeline": {"features": "words + tone cues + character unigrams/bigrams, sublinear "
+                                 "TF-IDF, min_df=2", "model": f"LogisticRegression(C={C}, liblinear) "
                                  "+ CalibratedClassifierCV(sigmoid, cv=5)", "threshold": 0.5},
         "metrics": {"method": "5-fold cross-validation, shuffled, seed 0",
                     **{name: vars(s) for name, s in metrics.items()}},
+        "leave_one_style_out": {
+            s.style: {"examples": s.examples,
+                      **{name: {"held_out": vars(s.held_out[name]),
+                                "in_style": vars(s.in_style[name])}
+                         for name in HELD_OUT_OUTPUTS}}
+            for s in styles},
         "versions": {"python": platform.python_version(),
                      **{name: version(name) for name in packages}},
     }

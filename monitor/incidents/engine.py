@@ -14,6 +14,7 @@ items again quietly.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -74,6 +75,8 @@ class Member:
     places: tuple[str, ...]
     vector: Vector
     weight: float  # the source's authority
+    risk: float = 0.0
+    risk_terms: tuple[str, ...] = ()
 
 
 @dataclass
@@ -92,6 +95,7 @@ class Cluster:
     norm: float = 1.0  # of the centroid, kept up to date by the engine
     described: int = -1  # its count when its incident was last described from its members
     terms: set[str] = field(default_factory=set)  # what the engine's index files it under
+    apart_from: int | None = None  # the cluster this one's member was set apart from
 
     def similarity(self, vector: Vector) -> float:
         return cosine(vector, self.centroid) / self.norm
@@ -179,7 +183,8 @@ class Engine:
         self.baselines.count(topics, at)
         self.baselines.advance(seen.timestamp())
         member = Member(item.id, story, item.source, at, item.title, item.url, signal.negative,
-                        bool(signal.plans), topics, signal.places, features.remembered, weight)
+                        bool(signal.plans), topics, signal.places, features.remembered, weight,
+                        signal.risk, signal.risk_terms)
 
         if quiet:
             cluster = (self._cluster_of_incident(incident_id) if incident_id is not None
@@ -188,8 +193,8 @@ class Engine:
             return
         cluster, runner_up = self._place(member, features)
         self._join(cluster, member, features.vector)
-        if runner_up is not None and cluster.likeness(runner_up) >= \
-                self.settings.cluster.merge_similarity:
+        if runner_up is not None and runner_up.apart_from != cluster.key and \
+                cluster.likeness(runner_up) >= self.settings.cluster.merge_similarity:
             cluster = self._merge(cluster, runner_up, seen, changes)
         if cluster.incident is None:
             self._maybe_open(cluster, seen, changes)
@@ -317,18 +322,16 @@ class Engine:
     # --- incidents ------------------------------------------------------------------------------
 
     def _maybe_open(self, cluster: Cluster, now: datetime, changes: Changes) -> None:
-        rule = self.settings.open
-        since = now.timestamp() - rule.within
-        recent = [m for m in cluster.members if m.at >= since]
-        if len(recent) < rule.items or len({m.source for m in recent}) < rule.sources:
+        why = self._reasons_to_open(cluster, now)
+        if why is None:
             return
-        # the shares are taken over stories, not items: one post and its copies are one voice,
-        # and a notice reposted five times must not make a run of neutral news look watched
-        stories = list({m.story_id: m for m in reversed(recent)}.values())
-        negative = sum(m.negative for m in stories) / len(stories)
-        planned = sum(m.plan_hit for m in stories) / len(stories)
-        if negative < rule.negative_share and planned < rule.plan_share:
-            return
+        if strays := self._strays(cluster):
+            # earlier posts that merely share a place or a topic with the story: they go back
+            # to clusters of their own, so the story's first post is the incident's first item
+            cluster = self._set_apart(cluster, strays)
+            why = self._reasons_to_open(cluster, now)
+            if why is None:
+                return
         first = min(cluster.members, key=lambda m: (m.at, m.item_id))
         incident = Incident(
             id=self.next_incident_id, status=IncidentStatus.OPEN, title="", opened_at=now,
@@ -343,13 +346,102 @@ class Engine:
             "title": cluster.incident.title, "topics": list(cluster.incident.topics),
             "keywords": list(cluster.incident.keywords), "region": cluster.incident.region,
             "first_source": first.source, "items": cluster.count, "level": reading.level,
-            "reasons": reading.reasons}
+            "reasons": reading.reasons, "why": why}
         if cluster.parent_id is not None:
             data["reflare_of"] = cluster.parent_id
         changes.event(cluster.incident, now, "opened", **data)
         for member in sorted(cluster.members, key=lambda m: (m.at, m.item_id)):
             self._file(cluster, member, now, changes)
         self._reassess(cluster, now, changes, reading)
+
+    def _reasons_to_open(self, cluster: Cluster, now: datetime) -> str | None:
+        """Why the cluster should open an incident now, in Chinese for the duty officer (e.g.
+        "3 小时内 24 条（2 个来源）；涉及死亡、医院与养老机构；负面 0.71"), or None. It opens when
+        it is big and broad enough and negative enough, watched enough, or a high-risk story
+        spreading fast."""
+        rule = self.settings.open
+        at = now.timestamp()
+        recent = [m for m in cluster.members if m.at >= at - rule.within]
+        sources = len({m.source for m in recent})
+        if len(recent) < rule.items or sources < rule.sources:
+            return None
+        # the shares are taken over stories, not items: one post and its copies are one voice,
+        # and a notice reposted five times must not make a run of neutral news look watched
+        stories = list({m.story_id: m for m in reversed(recent)}.values())
+        negative = sum(m.negative for m in stories) / len(stories)
+        planned = sum(m.plan_hit for m in stories) / len(stories)
+        risk = sum(m.risk for m in stories) / len(stories)
+        pace = self._pace(recent, at)
+        spreading = risk >= rule.spread.risk and pace is not None
+        if negative < rule.negative_share and planned < rule.plan_share and not spreading:
+            return None
+        span = max(1, math.ceil((at - min(m.at for m in recent)) / 3600))
+        parts = [f"{span} 小时内 {len(recent)} 条（{sources} 个来源）"]
+        if pace is not None and (pace[1] is not None or span * 3600 > rule.spread.window):
+            count, velocity = pace
+            parts.append(f"{_hours(rule.spread.window)} 小时内 {count} 条" + (
+                f"，为该话题每小时基线的 {velocity:.1f} 倍" if velocity is not None else ""))
+        if risk >= rule.spread.risk and (terms := _common_terms(stories)):
+            parts.append("涉及" + "、".join(terms))
+        parts.append(f"负面 {negative:.2f}")
+        if planned >= rule.plan_share:
+            parts.append(f"命中监测方案 {planned:.0%}")
+        return "；".join(parts)
+
+    def _pace(self, recent: list[Member], at: float) -> tuple[int, float | None] | None:
+        """(items in the spread window, that pace ÷ the topic's hourly baseline) when the
+        cluster spreads fast enough; the ratio is None while the baseline warms up."""
+        spread = self.settings.open.spread
+        count = sum(m.at >= at - spread.window for m in recent)
+        if count < spread.items:
+            return None
+        topics = Counter(t for m in recent for t in m.topics)
+        baseline = self.baselines.per_hour(topics.most_common(1)[0][0] if topics else "", at)
+        if baseline is None:
+            return count, None
+        velocity = count / _hours(spread.window) / baseline
+        return (count, velocity) if velocity >= spread.over_baseline else None
+
+    def _strays(self, cluster: Cluster) -> list[Member]:
+        """Members older than the cluster's most central one that share almost none of the
+        others' words: a post that only names the same town or topic, which a story can meet
+        before it has grown."""
+        members = cluster.members
+        if len(members) < 3 or cluster.count != len(members):
+            return []
+        # the words alone: no place or topic terms, nor a place's name written as a word
+        own = [unit({t: v for t, v in m.vector.items()
+                     if t[0] not in "@#" and "@" + t not in m.vector}) for m in members]
+        words: Vector = {}
+        for vector in own:
+            for term, value in vector.items():
+                words[term] = words.get(term, 0.0) + value
+        likeness = []
+        for vector in own:
+            rest = unit({t: v - vector.get(t, 0.0) for t, v in words.items()
+                         if v - vector.get(t, 0.0) > 1e-9})
+            likeness.append(cosine(vector, rest))
+        centre = max(range(len(members)), key=lambda n: (likeness[n], -members[n].at))
+        floor = self.settings.cluster.core_similarity
+        return [m for n, m in enumerate(members)
+                if (m.at, m.item_id) < (members[centre].at, members[centre].item_id)
+                and m.story_id != members[centre].story_id and likeness[n] < floor]
+
+    def _set_apart(self, cluster: Cluster, strays: list[Member]) -> Cluster:
+        """The cluster rebuilt without ``strays``, each of which gets a cluster of its own."""
+        leaving = {m.item_id for m in strays}
+        self._drop(cluster)
+        rebuilt = self._new_cluster(cluster.parent_id)
+        for m in cluster.members:
+            if m.item_id not in leaving:
+                self._join(rebuilt, m, m.vector)
+                self._by_story[m.story_id] = rebuilt.key
+        for m in strays:
+            alone = self._new_cluster(None)
+            alone.apart_from = rebuilt.key  # so that its likeness does not merge it back
+            self._join(alone, m, m.vector)
+            self._by_story[m.story_id] = alone.key
+        return rebuilt
 
     def _file(self, cluster: Cluster, member: Member, now: datetime, changes: Changes) -> None:
         if cluster.incident is None or member.item_id in cluster.filed:
@@ -616,6 +708,22 @@ def _index_terms(vector: Vector) -> set[str]:
 def _strongest_index_terms(ranked: list[tuple[float, str]]) -> set[str]:
     """_index_terms of a vector already ranked as (-weight, term) pairs."""
     return set(islice((t for _, t in ranked if t[0] != "#"), INDEX_TERMS))
+
+
+def _common_terms(stories: list[Member], most: int = 3) -> list[str]:
+    """The risk categories that a third of the stories share, weightiest first (each item
+    lists its categories weightiest first)."""
+    ranks: dict[str, list[int]] = {}
+    for m in stories:
+        for rank, term in enumerate(m.risk_terms):
+            ranks.setdefault(term, []).append(rank)
+    shared = [t for t, r in ranks.items() if 3 * len(r) >= len(stories)]
+    return sorted(shared, key=lambda t: (sum(ranks[t]) / len(ranks[t]), t))[:most]
+
+
+def _hours(seconds: float) -> float | int:
+    hours = seconds / 3600
+    return int(hours) if hours == int(hours) else round(hours, 1)
 
 
 def _places(cluster: Cluster) -> set[str]:

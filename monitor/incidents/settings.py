@@ -37,6 +37,14 @@ class Cluster(_Strict):
     topic_weight: float = Field(default=4.0, ge=0)
     merge_similarity: float = Field(default=0.25, gt=0, le=1)
     window: Duration = 48 * 3600
+    core_similarity: float = Field(default=0.1, ge=0, le=1)
+
+
+class Spread(_Strict):
+    risk: float = Field(default=0.4, ge=0, le=1)
+    items: int = Field(default=5, ge=1)
+    window: Duration = 3600
+    over_baseline: float = Field(default=3.0, gt=0)
 
 
 class Open(_Strict):
@@ -45,6 +53,7 @@ class Open(_Strict):
     within: Duration = 12 * 3600
     negative_share: float = Field(default=0.3, ge=0, le=1)
     plan_share: float = Field(default=0.3, ge=0, le=1)
+    spread: Spread = Field(default_factory=Spread)
 
 
 class Heat(_Strict):

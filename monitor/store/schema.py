@@ -99,6 +99,8 @@ signals = Table(
     Column("places", Text, nullable=False),  # JSON [name, ...]
     Column("model", String(64), nullable=False),
     Column("analysed_at", UTCDateTime, nullable=False),
+    Column("risk", Float, nullable=False, server_default="0"),
+    Column("cues", Text, nullable=False, server_default="{}"),  # JSON {"risk": [], "tone": []}
     Index("ix_signals_health", "health"),
 )
 

@@ -34,7 +34,12 @@ def signal_values(s: Signal) -> tuple[Any, ...]:
             json.dumps([{"key": x.key, "score": x.score} for x in s.topics]), s.negative,
             json.dumps([{"name": p.name, "matched": list(p.matched)} for p in s.plans],
                        ensure_ascii=False),
-            json.dumps(list(s.places), ensure_ascii=False), s.model)
+            json.dumps(list(s.places), ensure_ascii=False), s.model, s.risk, _cues(s))
+
+
+def _cues(s: Signal) -> str:
+    cues = {k: list(v) for k, v in (("risk", s.risk_terms), ("tone", s.tone_terms)) if v}
+    return json.dumps(cues, ensure_ascii=False) if cues else "{}"
 
 
 def put_signal_values(conn: Connection, rows: Sequence[tuple[int, tuple[Any, ...]]],
@@ -45,7 +50,7 @@ def put_signal_values(conn: Connection, rows: Sequence[tuple[int, tuple[Any, ...
 
 
 _COLUMNS = [t.c[name] for name in ("item_id", "health", "health_score", "topics", "negative",
-                                   "plans", "places", "model", "analysed_at")]
+                                   "plans", "places", "model", "risk", "cues", "analysed_at")]
 
 
 def backlog(conn: Connection) -> int:
@@ -70,9 +75,12 @@ def _signal(row: Row[Any]) -> Signal:
 
 def signal_of_row(row: Any) -> Signal:
     """A Signal from a mapping of the signals table's columns."""
+    cues = json.loads(row["cues"])
     return Signal(
         health=row["health"], health_score=row["health_score"],
         topics=tuple(TopicScore(x["key"], x["score"]) for x in json.loads(row["topics"])),
         negative=row["negative"],
         plans=tuple(PlanMatch(p["name"], tuple(p["matched"])) for p in json.loads(row["plans"])),
-        places=tuple(json.loads(row["places"])), model=row["model"], item_id=row["item_id"])
+        places=tuple(json.loads(row["places"])), model=row["model"], item_id=row["item_id"],
+        risk=row["risk"], risk_terms=tuple(cues.get("risk", ())),
+        tone_terms=tuple(cues.get("tone", ())))

@@ -17,7 +17,7 @@ from monitor.clock import SHANGHAI, SimClock
 from monitor.incidents import make_engine
 from monitor.incidents.prepare import Models
 from monitor.incidents.replay import replay
-from monitor.incidents.settings import load_incident_settings
+from monitor.incidents.settings import IncidentSettings, load_incident_settings
 from monitor.incidents.stage import IncidentStage
 from monitor.response.clocks import Clocks
 from monitor.response.policy import Policy, load_policy
@@ -53,13 +53,14 @@ def run_replay(tmp_path: Path, analyzer: Analyzer) -> Replay:
 
     async def run(records: Iterable[dict[str, Any]], policy: Policy | None = None,
                   roster: Roster | None = None, models: Models | None = None,
-                  clocks: bool = True, durable: bool = True,
-                  url: str | None = None) -> list[dict[str, Any]]:
+                  clocks: bool = True, durable: bool = True, url: str | None = None,
+                  settings: IncidentSettings | None = None) -> list[dict[str, Any]]:
         """``clocks=False``: without the response stage; ``durable=False``: on a private
-        scratch database, as `monitor replay` without --db; ``url``: another database."""
+        scratch database, as `monitor replay` without --db; ``url``: another database;
+        ``settings``: other incident settings than alerts/incidents.yaml."""
         store = Store(url or f"sqlite:///{tmp_path / f'replay{next(counter)}.db'}", durable)
         clock = SimClock(START)
-        engine = make_engine(analyzer, load_incident_settings())
+        engine = make_engine(analyzer, settings or load_incident_settings())
         events: list[dict[str, Any]] = []
         errors: list[str] = []
         response = ResponseStage(store, Clocks(policy or load_policy(), roster or load_roster()),

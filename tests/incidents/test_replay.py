@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from monitor.incidents.settings import load_incident_settings
 from tests.incidents.conftest import DISPUTE, Replay, action, item, items_of, opened
 
 
@@ -135,3 +136,42 @@ async def test_bad_lines_are_reported_and_the_rest_replayed(run_replay: Replay) 
     assert "line 5: 'at' is not an ISO 8601 time" in errors[1]
     assert "line 6: unknown action 'approve'" in errors[2]
     assert "no incident holds an item with URL https://nowhere.example/1" in errors[3]
+
+
+# An official notice of new cases, calm in tone, reposted fast by many accounts.
+NOTICE = ("临沧市卫生健康委员会关于新增本土确诊病例的通报",
+          ("2026年3月2日0时至12时，临沧市新增本土确诊病例12例，均为集中隔离人员，已转运至"
+           "定点医院隔离治疗，相关风险区域已落实管控措施。"))
+
+
+async def test_a_calm_high_risk_story_spreading_fast_opens_and_says_why(
+        run_replay: Replay) -> None:
+    reposts = [item(i * 4, f"weibo-{i}", f"https://n.example/{i}",
+                    ("转发：" if i else "") + NOTICE[0], NOTICE[1]) for i in range(8)]
+    events = await run_replay(reposts)
+    [incident] = opened(events)
+    assert "涉及疫情与传染病" in incident["why"]
+    assert "小时内" in incident["why"]
+    assert incident["first_source"] == "weibo-0"
+
+
+async def test_a_calm_story_spreading_slowly_opens_nothing(run_replay: Replay) -> None:
+    reposts = [item(i * 40, f"weibo-{i}", f"https://n.example/{i}",
+                    ("转发：" if i else "") + NOTICE[0], NOTICE[1]) for i in range(8)]
+    assert opened(await run_replay(reposts)) == []
+
+
+async def test_an_earlier_post_that_only_shares_the_town_is_not_the_first_item(
+        run_replay: Replay) -> None:
+    stray = item(0, "weibo-z", "https://z.example/0", "凤庆县人民医院产科新大楼今天启用",
+                 "凤庆县人民医院产科新大楼今天正式启用，新增床位80张")
+    records = [stray, *dispute(start=30)]
+    loose = load_incident_settings().model_copy(update={"cluster": load_incident_settings()
+                                                        .cluster.model_copy(
+                                                            update={"core_similarity": 0.0})})
+    # without the check, the parking notice is the incident's first item
+    [before] = opened(await run_replay(records, settings=loose))
+    assert before["first_source"] == "weibo-z"
+    [incident] = opened(await run_replay(records))
+    assert incident["first_source"] == "weibo-a"
+    assert "https://z.example/0" not in items_of(await run_replay(records), incident["incident"])
