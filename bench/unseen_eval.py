@@ -6,7 +6,7 @@ models/eval/heldout.jsonl (the older held-out set, in the voices of real outlets
 each set and style: health precision, recall and F1 at 0.5; negativity ROC AUC; and, where
 labelled, risk ROC AUC. No text of these sets is in the corpus (tests/analyze/test_eval_sets.py).
 
-    python bench/unseen_eval.py [--errors 10]
+    python bench/unseen_eval.py [--errors 10] [--models DIR]
 """
 
 from __future__ import annotations
@@ -51,8 +51,11 @@ def line(name: str, records: list[dict[str, object]], signals: list[Signal]) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--errors", type=int, default=10, help="wrong health labels to show")
+    parser.add_argument("--models", type=Path, default=PROJECT_DIR / "models",
+                        help="directory of the model to score (default: the shipped one)")
     args = parser.parse_args()
-    analyzer = load_analyzer(PROJECT_DIR / "profile.yaml", PROJECT_DIR / "plans.yaml")
+    analyzer = load_analyzer(PROJECT_DIR / "profile.yaml", PROJECT_DIR / "plans.yaml",
+                             args.models)
     print(f"model {analyzer.model.ident}")
     print(f"{'set / style':<28} {'texts':>5} {'P':>6} {'R':>6} {'F1':>6} {'neg AUC':>8} "
           f"{'risk':>6}")

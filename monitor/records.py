@@ -130,7 +130,8 @@ class Signal:
     places: tuple[str, ...] = ()  # places and units of the jurisdiction profile it names
     model: str = ""  # id of the model that scored it
     item_id: int | None = None
-    # sensitivity apart from tone (deaths, children, epidemics…): 1 − Π(1 − category weight)
+    # sensitivity apart from tone (deaths, children, epidemics…): 1 − Π(1 − category weight),
+    # times the health probability
     risk: float = 0.0
     risk_terms: tuple[str, ...] = ()  # the risk categories it touches, weightiest first
     tone_terms: tuple[str, ...] = ()  # what raised its negativity, when it is negative

@@ -120,6 +120,8 @@ class Analyzer:
                 topics = tuple(TopicScore(k, round(p, 3)) for p, k in scored)
             places = self.places.find(text)
             risk, risk_terms = self.risk.assess(doc.text, places)
+            # a death in a film review is no risk to a health authority
+            risk = round(risk * health, 3)
             signals.append(Signal(
                 health=health >= THRESHOLD, health_score=round(health, 3), topics=topics,
                 negative=round(row[-1], 3), plans=tuple(self.plans.match(title, text)),

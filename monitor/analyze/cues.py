@@ -47,6 +47,7 @@ class RiskCategory(_Strict):
     name: str = Field(min_length=1)
     weight: float = Field(gt=0, lt=1)
     words: list[str] = Field(min_length=1)
+    modifier: bool = False  # counts only beside a category that is not a modifier
 
 
 class LocalUnits(_Strict):
@@ -99,11 +100,12 @@ class Tone:
     emoji: dict[str, str]  # character → category
     emoticons: dict[str, str]  # emoticon name → category
     fingerprint: str
+    emoji_pattern: re.Pattern[str]  # any of the emoji, found in C rather than char by char
 
     def cues(self, raw: str, normalized: str) -> tuple[str, ...]:
         tokens = [cue_token(c) for c in _hits(self.automaton, normalized)]
         if not raw.isascii():
-            tokens += [cue_token(self.emoji[ch]) for ch in raw if ch in self.emoji]
+            tokens += [cue_token(self.emoji[ch]) for ch in self.emoji_pattern.findall(raw)]
         if "[" in raw:
             tokens += [cue_token(self.emoticons[name]) for name in _EMOTICON.findall(raw)
                        if name.casefold() in self.emoticons]
@@ -116,7 +118,8 @@ def load_tone(path: Path) -> Tone:
     entries += [(w, "") for w in m.negated]
     emoji = {ch: c for c, chars in m.emoji.items() for ch in chars}
     emoticons = {name.casefold(): c for c, names in m.emoticons.items() for name in names}
-    return Tone(_automaton(entries), emoji, emoticons, _digest(path))
+    pattern = re.compile("[" + "".join(map(re.escape, emoji)) + "]" if emoji else "(?!)")
+    return Tone(_automaton(entries), emoji, emoticons, _digest(path), pattern)
 
 
 @dataclass(frozen=True)
@@ -128,12 +131,13 @@ class Risk:
     order: dict[str, int]  # category name → its place in the file, for stable reasons
     local_units: frozenset[str]  # the profile's own hospitals and units
     local_name: str
+    modifiers: frozenset[str]  # categories that only add to others (children, a hospital…)
 
     def assess(self, normalized: str, places: Iterable[str]) -> tuple[float, tuple[str, ...]]:
         names = set(_hits(self.automaton, normalized))
         if self.local_units.intersection(places):
             names.add(self.local_name)
-        if not names:
+        if names <= self.modifiers:
             return 0.0, ()
         keep = 1.0
         for name in names:
@@ -149,7 +153,9 @@ def load_risk(path: Path, local_units: Iterable[str]) -> Risk:
     weights = {c.name: c.weight for c in m.categories}
     weights[m.local_units.name] = m.local_units.weight
     order = {name: n for n, name in enumerate(weights)}
-    return Risk(_automaton(entries), weights, order, frozenset(local_units), m.local_units.name)
+    modifiers = {c.name for c in m.categories if c.modifier} | {m.local_units.name}
+    return Risk(_automaton(entries), weights, order, frozenset(local_units), m.local_units.name,
+                frozenset(modifiers))
 
 
 def _digest(path: Path) -> str:

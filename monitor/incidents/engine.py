@@ -14,7 +14,9 @@ items again quietly.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
+import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -33,6 +35,7 @@ INDEX_TERMS = 8  # a cluster is found through its strongest terms
 POSTING_LIMIT = 64
 CANDIDATES = 24  # clusters compared with each item at most
 DESCRIBE = 200  # items read to pick an incident's title, topics and places
+BURST = 6  # a leading post this many times the rest's pace before them is not their first
 KEEP_MEMBERS = 50  # items a cluster remembers in detail; older ones live on in its sums
 MEMBER_TERMS = 8  # terms remembered per item, to choose the most representative one
 SYSTEM = "system"
@@ -136,7 +139,8 @@ class Engine:
         self.regions = regions
         self.next_incident_id = next_incident_id
         nd = settings.near_duplicate
-        self.stories = StoryIndex(nd.containment, nd.candidates, nd.window)
+        self.stories = StoryIndex(nd.containment, nd.candidates, nd.window,
+                                  nd.repost_containment)
         self.baselines = Baselines(settings.heat)
         self.clusters: dict[int, Cluster] = {}
         self._index: dict[str, set[int]] = {}
@@ -210,7 +214,7 @@ class Engine:
             # a copy that names other places of the jurisdiction is a look-alike story
             # ("凤庆县一医院…" / "永德县一医院…"), so it is placed by similarity instead
             if cluster is not None and self._accepts(cluster) and (
-                    not member.places or set(member.places) & _places(cluster)):
+                    not member.places or self._same_area(set(member.places), _places(cluster))):
                 return cluster, None
         scored = []
         postings = [self._index.get(t, ()) for t in features.terms]
@@ -234,6 +238,14 @@ class Engine:
             return reflare, None
         runner_up = next((c for _, _, c in scored[1:] if self._accepts(c)), None)
         return (best or self._new_cluster(None)), runner_up
+
+    def _same_area(self, places: set[str], others: set[str]) -> bool:
+        """Whether the places are among the others or in the same county (a copy that says
+        "耿马" of a story about a town of 耿马 is the same story)."""
+        if places & others:
+            return True
+        regions = {self.regions.get(p) for p in places} - {None}
+        return bool(regions & {self.regions.get(p) for p in others})
 
     @staticmethod
     def _accepts(cluster: Cluster) -> bool:
@@ -332,6 +344,11 @@ class Engine:
             why = self._reasons_to_open(cluster, now)
             if why is None:
                 return
+        if (live := self._same_event(cluster)) is not None:
+            # a new thread of an event that already has an incident (the family's appeal a
+            # day after the death): one event keeps one incident and one set of clocks
+            self._reassess(self._merge(live, cluster, now, changes), now, changes)
+            return
         first = min(cluster.members, key=lambda m: (m.at, m.item_id))
         incident = Incident(
             id=self.next_incident_id, status=IncidentStatus.OPEN, title="", opened_at=now,
@@ -388,6 +405,27 @@ class Engine:
             parts.append(f"命中监测方案 {planned:.0%}")
         return "；".join(parts)
 
+    def _same_event(self, cluster: Cluster) -> Cluster | None:
+        """A live incident in the same county, on a shared topic and somewhat alike, that this
+        cluster is a new thread of; None when there is none."""
+        floor = self.settings.cluster.same_area_similarity
+        regions = Counter(self.regions[p] for m in cluster.members for p in m.places
+                          if p in self.regions)
+        topics = {t for m in cluster.members for t in m.topics}
+        if not regions or not topics:
+            return None
+        region = regions.most_common(1)[0][0]
+        best: tuple[float, int, Cluster] | None = None
+        for incident_id, key in sorted(self._by_incident.items()):
+            live = self.clusters.get(key)
+            if live is None or live.incident is None or not self._accepts(live) \
+                    or live.incident.region != region or not topics & set(live.incident.topics):
+                continue
+            likeness = cluster.likeness(live)
+            if likeness >= floor and (best is None or likeness > best[0]):
+                best = (likeness, incident_id, live)
+        return best[2] if best else None
+
     def _pace(self, recent: list[Member], at: float) -> tuple[int, float | None] | None:
         """(items in the spread window, that pace ÷ the topic's hourly baseline) when the
         cluster spreads fast enough; the ratio is None while the baseline warms up."""
@@ -403,29 +441,23 @@ class Engine:
         return (count, velocity) if velocity >= spread.over_baseline else None
 
     def _strays(self, cluster: Cluster) -> list[Member]:
-        """Members older than the cluster's most central one that share almost none of the
-        others' words: a post that only names the same town or topic, which a story can meet
-        before it has grown."""
-        members = cluster.members
+        """The cluster's leading members that came long before a burst of the rest: a post that
+        only named the same town or topic, which the story met before it had grown. A leading
+        member stays when copies of it follow (it is the story's first post) or when the rest
+        came at about its own pace (a story that grows slowly)."""
+        members = sorted(cluster.members, key=lambda m: (m.at, m.item_id))
         if len(members) < 3 or cluster.count != len(members):
             return []
-        # the words alone: no place or topic terms, nor a place's name written as a word
-        own = [unit({t: v for t, v in m.vector.items()
-                     if t[0] not in "@#" and "@" + t not in m.vector}) for m in members]
-        words: Vector = {}
-        for vector in own:
-            for term, value in vector.items():
-                words[term] = words.get(term, 0.0) + value
-        likeness = []
-        for vector in own:
-            rest = unit({t: v - vector.get(t, 0.0) for t, v in words.items()
-                         if v - vector.get(t, 0.0) > 1e-9})
-            likeness.append(cosine(vector, rest))
-        centre = max(range(len(members)), key=lambda n: (likeness[n], -members[n].at))
-        floor = self.settings.cluster.core_similarity
-        return [m for n, m in enumerate(members)
-                if (m.at, m.item_id) < (members[centre].at, members[centre].item_id)
-                and m.story_id != members[centre].story_id and likeness[n] < floor]
+        copies = Counter(m.story_id for m in members)
+        gap = self.settings.cluster.core_gap
+        strays: list[Member] = []
+        for n, member in enumerate(members[:-2]):
+            lead = members[n + 1].at - member.at
+            pace = statistics.median(b.at - a.at for a, b in itertools.pairwise(members[n + 1:]))
+            if copies[member.story_id] > 1 or lead < gap or lead < BURST * pace:
+                break
+            strays.append(member)
+        return strays
 
     def _set_apart(self, cluster: Cluster, strays: list[Member]) -> Cluster:
         """The cluster rebuilt without ``strays``, each of which gets a cluster of its own."""

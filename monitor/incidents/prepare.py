@@ -82,7 +82,8 @@ class Foresight:
     The replay checks every batch's ids against the ones foreseen."""
 
     def __init__(self, settings: NearDuplicate) -> None:
-        self.stories = StoryIndex(settings.containment, settings.candidates, settings.window)
+        self.stories = StoryIndex(settings.containment, settings.candidates, settings.window,
+                                  settings.repost_containment)
         self.next_id = 1
         self._order = InOrder()
         self._kept = _Keys()  # of (source, identity) and (source, content hash) kept

@@ -25,6 +25,7 @@ class Relevant(_Strict):
 
 class NearDuplicate(_Strict):
     containment: float = Field(default=0.6, gt=0, le=1)
+    repost_containment: float = Field(default=0.45, gt=0, le=1)
     candidates: float = Field(default=0.2, gt=0, lt=1)
     window: Duration = 24 * 3600
 
@@ -37,7 +38,8 @@ class Cluster(_Strict):
     topic_weight: float = Field(default=4.0, ge=0)
     merge_similarity: float = Field(default=0.25, gt=0, le=1)
     window: Duration = 48 * 3600
-    core_similarity: float = Field(default=0.1, ge=0, le=1)
+    core_gap: Duration = 3600
+    same_area_similarity: float = Field(default=0.1, ge=0, le=1)
 
 
 class Spread(_Strict):

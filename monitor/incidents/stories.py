@@ -32,6 +32,9 @@ STORY_CHARS = 200
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 SEED = 7
 _NOT_ALNUM = re.compile(r"[\W_]+")  # what str.isalnum() rejects, character by character
+# A text that says it is a repost ("转发：", "【转】", "转载", "//@someone:") carries the
+# reposter's words beside the original, so less of it needs to match (repost_containment).
+_REPOST = re.compile(r"^\W{0,3}(?:转发|转载|转自|转[:：】\]]|repost)|//@", re.IGNORECASE)
 
 
 def shingles(text: str) -> np.ndarray:
@@ -62,6 +65,7 @@ class Sketch:
 
     signature: np.ndarray
     size: int
+    repost: bool = False  # the text says it is a repost
 
 
 _HASHER = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int)  # its permutations, made once
@@ -71,7 +75,7 @@ def sketch(text: str) -> Sketch:
     grams = shingles(text)
     _HASHER.clear()
     _HASHER.update_batch(_folded(grams))
-    return Sketch(_HASHER.hashvalues.copy(), len(grams))
+    return Sketch(_HASHER.hashvalues.copy(), len(grams), bool(_REPOST.search(text[:400])))
 
 
 class _Bands:
@@ -107,8 +111,11 @@ class _Bands:
 class StoryIndex:
     """Assigns each text to the story of an earlier near-duplicate, or starts a new story."""
 
-    def __init__(self, containment: float, candidates: float, window_s: int) -> None:
+    def __init__(self, containment: float, candidates: float, window_s: int,
+                 repost_containment: float | None = None) -> None:
         self.containment = containment
+        self.repost_containment = containment if repost_containment is None \
+            else repost_containment
         self.window_s = window_s
         self._bands = _Bands(candidates)
         # Each text the index holds has a row: its signature, set size, item id and story in
@@ -137,7 +144,7 @@ class StoryIndex:
                 shared = np.count_nonzero(self._signatures[rows] == text.signature, axis=1)
                 scores = _containment(shared / NUM_PERM, text.size, self._sizes[rows])
                 top = scores.max()
-                if top >= self.containment:
+                if top >= (self.repost_containment if text.repost else self.containment):
                     # the first of the best in id order, so that ties never depend on the index
                     best = rows[scores == top]
                     story = int(self._stories[best[self._ids[best].argmin()]])

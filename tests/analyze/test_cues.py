@@ -69,9 +69,13 @@ def test_no_casualties_is_not_a_casualty() -> None:
     assert without < with_casualties
 
 
-def test_the_jurisdictions_own_units_are_a_risk_category() -> None:
-    _, terms = RISK.assess(normalize("凤庆县人民医院门诊楼今日启用"), ("凤庆县人民医院",))
-    assert "本地医疗卫生单位" in terms
+def test_a_place_or_a_child_raises_a_harm_but_is_none_alone() -> None:
+    calm = RISK.assess(normalize("凤庆县人民医院儿科新大楼今日启用"), ("凤庆县人民医院",))
+    assert calm == (0.0, ())
+    harm, _ = RISK.assess(normalize("凤庆一男子输液后死亡"), ())
+    local, terms = RISK.assess(normalize("凤庆县人民医院一患儿输液后死亡"), ("凤庆县人民医院",))
+    assert {"死亡", "本地医疗卫生单位", "儿童与学生"} <= set(terms)
+    assert local > harm
 
 
 def test_a_bad_lexicon_names_its_file(tmp_path: Path) -> None:
@@ -84,7 +88,7 @@ def test_a_bad_lexicon_names_its_file(tmp_path: Path) -> None:
 
 def test_signals_carry_risk_and_what_drove_negativity(analyzer: Analyzer) -> None:
     dispute, notice = analyzer.analyze([
-        ("", "求扩散！！我爸在凤庆县人民医院做完手术就走了，医院到现在不给说法，太过分了😡"),
+        ("", "求扩散！！我爸在凤庆县人民医院做完手术人就没了，医院到现在不给说法，太过分了😡"),
         ("", "临沧市卫生健康委员会通报：全市新增本土确诊病例3例，均已转运至定点医院"),
     ])
     assert dispute.negative >= 0.5

@@ -165,10 +165,10 @@ async def test_an_earlier_post_that_only_shares_the_town_is_not_the_first_item(
         run_replay: Replay) -> None:
     stray = item(0, "weibo-z", "https://z.example/0", "凤庆县人民医院产科新大楼今天启用",
                  "凤庆县人民医院产科新大楼今天正式启用，新增床位80张")
-    records = [stray, *dispute(start=30)]
-    loose = load_incident_settings().model_copy(update={"cluster": load_incident_settings()
-                                                        .cluster.model_copy(
-                                                            update={"core_similarity": 0.0})})
+    records = [stray, *dispute(start=150)]
+    settings = load_incident_settings()
+    loose = settings.model_copy(update={"cluster": settings.cluster.model_copy(
+        update={"core_gap": 24 * 3600})})
     # without the check, the parking notice is the incident's first item
     [before] = opened(await run_replay(records, settings=loose))
     assert before["first_source"] == "weibo-z"
