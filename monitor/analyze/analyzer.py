@@ -32,6 +32,7 @@ from monitor.records import Signal, TopicScore
 
 log = logging.getLogger(__name__)
 THRESHOLD = 0.5
+RISK_FLOOR = 0.05  # below this health score an item's risk would round to next to nothing
 # The classifier reads the title and the start of the body: the lead says what a story is
 # about, and the tail of a long article adds cost and noise rather than evidence. Plans read
 # everything.
@@ -105,7 +106,8 @@ class Analyzer:
                 for text, raw in zip(joined, raws, strict=True)]
         if words is not None:
             words.extend(list(doc.words) for doc in docs)
-        probs, why = self.model.predict_explained(docs, "negative", THRESHOLD)
+        # what raised negativity is worth telling for the items a duty officer may see
+        probs, why = self.model.predict_explained(docs, "negative", THRESHOLD, "health")
         rows = probs.tolist()
         keys = self.model.outputs[1:-1]
         ident = self.model.ident
@@ -119,8 +121,10 @@ class Analyzer:
                                  if p >= THRESHOLD), reverse=True)
                 topics = tuple(TopicScore(k, round(p, 3)) for p, k in scored)
             places = self.places.find(text)
-            risk, risk_terms = self.risk.assess(doc.text, places)
-            # a death in a film review is no risk to a health authority
+            # a death in a film review is no risk to a health authority: risk is weighed by
+            # the health score, and not looked for where that would leave nothing
+            risk, risk_terms = (self.risk.assess(doc.text, places) if health >= RISK_FLOOR
+                                else (0.0, ()))
             risk = round(risk * health, 3)
             signals.append(Signal(
                 health=health >= THRESHOLD, health_score=round(health, 3), topics=topics,

@@ -81,15 +81,7 @@ def _automaton(entries: Iterable[tuple[str, str]]) -> ahocorasick.Automaton:
 def _hits(automaton: ahocorasick.Automaton, text: str) -> list[str]:
     """The categories of the leftmost-longest matches, which never overlap, in text order; a
     negated phrase (category "") hides what it covers and counts for nothing."""
-    spans = sorted((end - length + 1, -end, category)
-                   for end, (length, category) in automaton.iter(text))
-    found, reach = [], -1
-    for start, neg_end, category in spans:
-        if start > reach:
-            reach = -neg_end
-            if category:
-                found.append(category)
-    return found
+    return [category for _, (_, category) in automaton.iter_long(text) if category]
 
 
 @dataclass(frozen=True)
@@ -100,12 +92,15 @@ class Tone:
     emoji: dict[str, str]  # character → category
     emoticons: dict[str, str]  # emoticon name → category
     fingerprint: str
-    emoji_pattern: re.Pattern[str]  # any of the emoji, found in C rather than char by char
+    emoji_pattern_all: re.Pattern[str]  # any of the emoji
+    emoji_pattern: re.Pattern[str] | None  # the emoji within the BMP, checked for first
 
     def cues(self, raw: str, normalized: str) -> tuple[str, ...]:
         tokens = [cue_token(c) for c in _hits(self.automaton, normalized)]
-        if not raw.isascii():
-            tokens += [cue_token(self.emoji[ch]) for ch in self.emoji_pattern.findall(raw)]
+        # most emoji lie beyond the BMP, and max() finds out in C whether the text has any
+        if not raw.isascii() and (max(raw) > "\uffff" or self.emoji_pattern is not None
+                                  and self.emoji_pattern.search(raw)):
+            tokens += [cue_token(self.emoji[ch]) for ch in self.emoji_pattern_all.findall(raw)]
         if "[" in raw:
             tokens += [cue_token(self.emoticons[name]) for name in _EMOTICON.findall(raw)
                        if name.casefold() in self.emoticons]
@@ -118,8 +113,10 @@ def load_tone(path: Path) -> Tone:
     entries += [(w, "") for w in m.negated]
     emoji = {ch: c for c, chars in m.emoji.items() for ch in chars}
     emoticons = {name.casefold(): c for c, names in m.emoticons.items() for name in names}
-    pattern = re.compile("[" + "".join(map(re.escape, emoji)) + "]" if emoji else "(?!)")
-    return Tone(_automaton(entries), emoji, emoticons, _digest(path), pattern)
+    every = re.compile("[" + "".join(map(re.escape, emoji)) + "]" if emoji else "(?!)")
+    bmp = "".join(re.escape(ch) for ch in emoji if ch <= "\uffff")
+    return Tone(_automaton(entries), emoji, emoticons, _digest(path), every,
+                re.compile(f"[{bmp}]") if bmp else None)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ never used.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from monitor.analyze.features import Doc, Featurizer
+from monitor.analyze.features import _UNIGRAM, Doc, Featurizer
 from monitor.errors import ConfigError
 
 MODEL_FILE = "classifier.npz"
@@ -33,7 +34,7 @@ class ModelError(ConfigError):
 
 
 @dataclass(frozen=True)
-class Model:
+class Model:  # not slotted: _shown is cached on the instance
     outputs: tuple[str, ...]  # "health", the topic keys, "negative"
     featurizer: Featurizer
     coef: np.ndarray  # (n_features, n_outputs)
@@ -41,6 +42,17 @@ class Model:
     cal_a: np.ndarray  # sigmoid calibration: p = 1 / (1 + exp(a * score + b))
     cal_b: np.ndarray
     card: dict[str, Any]
+
+    @functools.cached_property
+    def _shown(self) -> np.ndarray:
+        """Columns worth showing as a reason: words and character pairs, not single
+        characters (a unigram key has the unigram bit; every word is shown)."""
+        feat = self.featurizer
+        unigram = (feat.grams_ & _UNIGRAM) != 0
+        return np.concatenate((np.ones(len(feat.words_), bool), ~unigram))
+
+    def _names(self, column: int) -> str:
+        return self.featurizer.feature_name(column)
 
     @property
     def ident(self) -> str:
@@ -51,10 +63,10 @@ class Model:
         return self.predict_explained(docs)[0]
 
     def predict_explained(self, docs: list[Doc], output: str = "", threshold: float = 0.5,
-                          k: int = 3) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-        """Probabilities as ``predict``, and for every doc whose ``output`` reaches
-        ``threshold`` the ``k`` features that raised that output most (words and character
-        pairs; single characters say too little to show)."""
+                          also: str = "", k: int = 3) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+        """Probabilities as ``predict``, and for every doc whose ``output`` (and ``also``, if
+        given) reaches ``threshold`` the ``k`` features that raised ``output`` most (words and
+        character pairs; single characters say too little to show)."""
         if not docs:
             return np.empty((0, len(self.outputs)), np.float32), []
         X = self.featurizer.transform(docs)
@@ -63,18 +75,24 @@ class Model:
         reasons: list[tuple[str, ...]] = [()] * len(docs)
         if output:
             j = self.outputs.index(output)
-            for row in np.flatnonzero(probs[:, j] >= threshold).tolist():
-                start, end = X.indptr[row], X.indptr[row + 1]
-                columns = X.indices[start:end]
-                gain = X.data[start:end] * self.coef[columns, j]
-                names: dict[str, None] = {}
-                for at in np.argsort(-gain).tolist():
-                    if gain[at] <= 0 or len(names) == k:
-                        break
-                    name = self.featurizer.feature_name(int(columns[at]))
-                    if len(name) > 1:
-                        names[name] = None
-                reasons[row] = tuple(names)
+            chosen = probs[:, j] >= threshold
+            if also:
+                chosen &= probs[:, self.outputs.index(also)] >= threshold
+            rows = np.flatnonzero(chosen)
+            if len(rows):
+                sub = X[rows].tocoo()
+                gain = sub.data * self.coef[sub.col, j]
+                keep = (gain > 0) & self._shown[sub.col]
+                row, col, gain = sub.row[keep], sub.col[keep], gain[keep]
+                # by row, the largest gain first; then the first k of each row, all at once
+                order = np.lexsort((-gain, row))
+                row, col = row[order], col[order]
+                starts = np.searchsorted(row, row, side="left")
+                top = (np.arange(len(row)) - starts) < k
+                names = self._names
+                for r, c in zip(row[top].tolist(), col[top].tolist(), strict=True):
+                    at = int(rows[r])
+                    reasons[at] = (*reasons[at], names(c))
         return probs, reasons
 
 

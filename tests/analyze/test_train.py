@@ -44,6 +44,15 @@ async def test_training_twice_gives_the_same_bytes(small_corpus: Path, tmp_path:
     metrics = cards[0]["metrics"]
     assert set(metrics) >= {"health", "negative", "access_to_care", "method"}
     assert 0.0 <= metrics["health"]["f1"] <= 1.0
+    assert 0.5 < metrics["negative"]["auc"] <= 1.0
+    # each style with enough texts is also scored trained without it
+    styles = cards[0]["leave_one_style_out"]
+    assert {"weibo", "headline"} <= set(styles)
+    for figures in styles.values():
+        assert figures["examples"] >= 50
+        assert 0.0 <= figures["health"]["held_out"]["f1"] <= 1.0
+        assert figures["negative"]["in_style"]["auc"] is not None
+    assert "leave-one-style-out 1/" in err
 
 
 async def test_bad_corpus_line_names_file_and_line(small_corpus: Path, tmp_path: Path) -> None:

@@ -30,3 +30,18 @@ def test_forgotten_texts_free_their_place() -> None:
     # the original's last copy was forgotten long ago: a copy now starts a story of its own
     assert index.add(1000, sketch(COPY), START + timedelta(hours=8)) == 1000
     assert index.add(1001, sketch(ORIGINAL), START + timedelta(hours=8, minutes=1)) == 1000
+
+
+def test_a_text_that_says_it_is_a_repost_needs_less_of_it_to_match() -> None:
+    # the repost quotes half of the original (52 % of its bigrams) behind the reposter's own
+    # words: too little for a plain text, enough for one marked as a repost
+    words = "我们这边也听说了，家属已经在医院门口等了一整天，到现在还没有人出来给个说法"
+    marked = f"转发：{ORIGINAL[:19]}……{words}"
+    plain = f"{ORIGINAL[:19]}……{words}"
+    assert sketch(marked).repost
+    assert not sketch(plain).repost
+    for text, joins in ((marked, True), (plain, False)):
+        index = StoryIndex(containment=0.6, candidates=0.2, window_s=3600,
+                           repost_containment=0.45)
+        index.add(1, sketch(ORIGINAL), START)
+        assert (index.add(2, sketch(text), START + timedelta(minutes=5)) == 1) is joins
