@@ -53,6 +53,12 @@ def make_doc(segmenter: Segmenter, normalized: str, tone: Tone | None = None,
     return Doc(text, segmenter.words(text), cues)
 
 
+# A generic alias such as 市人民医院 means the jurisdiction's own unit in 在市人民医院 or at the start
+# of a text, but is part of another city's name in 孝义市人民医院: after a character other than
+# these, it is not ours.
+_BEFORE_GENERIC = frozenset("在到去来往从的和与及送至进是了被由向对给把经将赴入住回找据称据悉")
+
+
 class PlaceFinder:
     """Finds the profile's places and units in normalised text; reports canonical names,
     longest match first, so 凤庆县人民医院 is reported rather than also 凤庆."""
@@ -63,13 +69,18 @@ class PlaceFinder:
             for word in (place.name, *place.aliases):
                 key = normalize(word)
                 if len(key) >= 2:
-                    self._automaton.add_word(key, (len(key), place.name))
+                    generic = key[0] in "市县区"
+                    self._automaton.add_word(key, (len(key), place.name, generic))
         self._automaton.make_automaton()
 
     def find(self, text: str) -> tuple[str, ...]:
         spans = []
-        for end, (length, name) in self._automaton.iter(text):
-            spans.append((end - length + 1, end, name))
+        for end, (length, name, generic) in self._automaton.iter(text):
+            start = end - length + 1
+            if generic and start > 0 and _is_cjk(text[start - 1]) \
+                    and text[start - 1] not in _BEFORE_GENERIC:
+                continue
+            spans.append((start, end, name))
         # keep matches not inside a longer one
         spans.sort(key=lambda s: (s[0], -s[1]))
         found: dict[str, None] = {}
@@ -80,6 +91,10 @@ class PlaceFinder:
             reach = end
             found[name] = None
         return tuple(found)
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff"
 
 
 @dataclass(frozen=True)

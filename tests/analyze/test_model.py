@@ -96,3 +96,14 @@ def test_signal_reports_topics_plans_and_places(analyzer: Analyzer) -> None:
     assert {"涉医暴力", "临沧医疗机构投诉"} <= {p.name for p in signal.plans}
     assert signal.places == ("凤庆县人民医院",)
     assert signal.model == load_model(MODELS, TOPICS).ident
+
+
+@pytest.mark.parametrize(("text", "places"), [
+    ("昨晚送到市人民医院抢救", ("临沧市人民医院",)),
+    ("市人民医院今日起开通夜间门诊", ("临沧市人民医院",)),
+    ("山西孝义市人民医院急需O型血", ()),  # another city's hospital of the same name
+    ("孝义市应急管理局通报：焦化厂爆炸致2人死亡", ()),
+])
+def test_a_generic_alias_is_ours_only_where_no_other_city_precedes_it(
+        analyzer: Analyzer, text: str, places: tuple[str, ...]) -> None:
+    assert analyzer.analyze([("", text)])[0].places == places
