@@ -99,6 +99,7 @@ class Cluster:
     described: int = -1  # its count when its incident was last described from its members
     terms: set[str] = field(default_factory=set)  # what the engine's index files it under
     apart_from: int | None = None  # the cluster this one's member was set apart from
+    first_at: float = math.inf  # its earliest item's event time, for its pace
 
     def similarity(self, vector: Vector) -> float:
         return cosine(vector, self.centroid) / self.norm
@@ -224,7 +225,7 @@ class Engine:
                           [:CANDIDATES]):
             cluster = self.clusters[key]
             score = cluster.similarity(features.vector)
-            if score >= self.settings.cluster.similarity:
+            if score >= self._threshold(cluster, member.at):
                 scored.append((-score, key, cluster))
         scored.sort(key=lambda s: (s[0], s[1]))
         best = scored[0][2] if scored else None
@@ -246,6 +247,17 @@ class Engine:
             return True
         regions = {self.regions.get(p) for p in places} - {None}
         return bool(regions & {self.regions.get(p) for p in others})
+
+    def _threshold(self, cluster: Cluster, at: float) -> float:
+        """The similarity an item needs to join the cluster: higher the longer the cluster has
+        been quiet beyond its own pace, so that a story's centroid, which drifts towards its
+        topic's common words, does not gather that topic's ordinary items for days."""
+        rule = self.settings.cluster
+        if cluster.count < 2:
+            return rule.similarity
+        pace = (cluster.last_at - cluster.first_at) / (cluster.count - 1)
+        quiet = min(max(0.0, at - cluster.last_at - pace), rule.idle_cap)
+        return rule.similarity + rule.idle_penalty * quiet / 3600
 
     @staticmethod
     def _accepts(cluster: Cluster) -> bool:
@@ -298,6 +310,7 @@ class Engine:
             self._index.setdefault(term, set()).add(cluster.key)
 
     def _touch(self, cluster: Cluster, at: float) -> None:
+        cluster.first_at = min(cluster.first_at, at)
         if at > cluster.last_at:
             cluster.last_at = at
             heapq.heappush(self._expiry, (at, cluster.key))
@@ -568,6 +581,7 @@ class Engine:
                 self._by_story[story] = keep.key
         keep.heat.absorb(other.heat, self.settings.heat.half_life)
         self._touch(keep, other.last_at)
+        keep.first_at = min(keep.first_at, other.first_at)
         keep.filed |= other.filed
         if keep.incident is not None:
             if other.incident is not None:

@@ -39,6 +39,8 @@ class Cluster(_Strict):
     merge_similarity: float = Field(default=0.25, gt=0, le=1)
     window: Duration = 48 * 3600
     core_gap: Duration = 3600
+    idle_penalty: float = Field(default=0.05, ge=0, le=1)  # similarity per hour of quiet
+    idle_cap: Duration = 6 * 3600
     same_area_similarity: float = Field(default=0.1, ge=0, le=1)
 
 

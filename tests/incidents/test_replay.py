@@ -175,3 +175,17 @@ async def test_an_earlier_post_that_only_shares_the_town_is_not_the_first_item(
     [incident] = opened(await run_replay(records))
     assert incident["first_source"] == "weibo-a"
     assert "https://z.example/0" not in items_of(await run_replay(records), incident["incident"])
+
+
+async def test_a_quiet_incident_asks_more_of_a_late_ordinary_item(run_replay: Replay) -> None:
+    late = item(8 * 60, "weibo-y", "https://y.example/0", "凤庆县人民医院产科今起开设孕妇学校",
+                "凤庆县人民医院产科今起每周六开设孕妇学校，产妇和家属可免费参加")
+    records = [*dispute(), late]
+    settings = load_incident_settings()
+    lenient = settings.model_copy(update={"cluster": settings.cluster.model_copy(
+        update={"idle_penalty": 0.0})})
+    # without the penalty the hospital's routine notice joins the death of eight hours before
+    [before] = opened(events := await run_replay(records, settings=lenient))
+    assert "https://y.example/0" in items_of(events, before["incident"])
+    [incident] = opened(events := await run_replay(records))
+    assert "https://y.example/0" not in items_of(events, incident["incident"])
