@@ -362,6 +362,9 @@ class Engine:
             # day after the death): one event keeps one incident and one set of clocks
             self._reassess(self._merge(live, cluster, now, changes), now, changes)
             return
+        for sibling in self._sibling_threads(cluster, now):
+            # the other threads of the same event, told in other words, open with it
+            cluster = self._merge(cluster, sibling, now, changes)
         first = min(cluster.members, key=lambda m: (m.at, m.item_id))
         incident = Incident(
             id=self.next_incident_id, status=IncidentStatus.OPEN, title="", opened_at=now,
@@ -418,16 +421,40 @@ class Engine:
             parts.append(f"命中监测方案 {planned:.0%}")
         return "；".join(parts)
 
+    def _area(self, cluster: Cluster) -> tuple[str | None, set[str]]:
+        """The county a cluster's members name most, and their topics."""
+        regions = Counter(self.regions[p] for m in cluster.members for p in m.places
+                          if p in self.regions)
+        topics = {t for m in cluster.members for t in m.topics}
+        return (regions.most_common(1)[0][0] if regions else None), topics
+
+    def _sibling_threads(self, cluster: Cluster, now: datetime) -> list[Cluster]:
+        """Clusters without an incident, active within the opening window, in the same county,
+        on a shared topic and somewhat alike: other threads of the event about to open."""
+        region, topics = self._area(cluster)
+        if region is None or not topics:
+            return []
+        since = now.timestamp() - self.settings.open.within
+        floor = self.settings.cluster.same_area_similarity
+        found = []
+        for key in sorted(set().union(*(self._index.get(t, ()) for t in cluster.terms))):
+            other = self.clusters.get(key)
+            if other is None or key == cluster.key or other.incident is not None \
+                    or other.last_at < since or cluster.key == other.apart_from \
+                    or cluster.likeness(other) < floor:
+                continue
+            other_region, other_topics = self._area(other)
+            if other_region == region and topics & other_topics:
+                found.append(other)
+        return found
+
     def _same_event(self, cluster: Cluster) -> Cluster | None:
         """A live incident in the same county, on a shared topic and somewhat alike, that this
         cluster is a new thread of; None when there is none."""
         floor = self.settings.cluster.same_area_similarity
-        regions = Counter(self.regions[p] for m in cluster.members for p in m.places
-                          if p in self.regions)
-        topics = {t for m in cluster.members for t in m.topics}
-        if not regions or not topics:
+        region, topics = self._area(cluster)
+        if region is None or not topics:
             return None
-        region = regions.most_common(1)[0][0]
         best: tuple[float, int, Cluster] | None = None
         for incident_id, key in sorted(self._by_incident.items()):
             live = self.clusters.get(key)
