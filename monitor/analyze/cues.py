@@ -92,15 +92,15 @@ class Tone:
     emoji: dict[str, str]  # character → category
     emoticons: dict[str, str]  # emoticon name → category
     fingerprint: str
-    emoji_pattern_all: re.Pattern[str]  # any of the emoji
-    emoji_pattern: re.Pattern[str] | None  # the emoji within the BMP, checked for first
+    any_emoji: re.Pattern[str]
+    bmp_emoji: re.Pattern[str] | None  # those within the BMP, looked for only when needed
 
     def cues(self, raw: str, normalized: str) -> tuple[str, ...]:
         tokens = [cue_token(c) for c in _hits(self.automaton, normalized)]
         # most emoji lie beyond the BMP, and max() finds out in C whether the text has any
-        if not raw.isascii() and (max(raw) > "\uffff" or self.emoji_pattern is not None
-                                  and self.emoji_pattern.search(raw)):
-            tokens += [cue_token(self.emoji[ch]) for ch in self.emoji_pattern_all.findall(raw)]
+        if not raw.isascii() and (max(raw) > "\uffff" or self.bmp_emoji is not None
+                                  and self.bmp_emoji.search(raw)):
+            tokens += [cue_token(self.emoji[ch]) for ch in self.any_emoji.findall(raw)]
         if "[" in raw:
             tokens += [cue_token(self.emoticons[name]) for name in _EMOTICON.findall(raw)
                        if name.casefold() in self.emoticons]

@@ -123,6 +123,9 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def _index(self) -> None:
         self._word_index = {w: i for i, w in enumerate(self.words_.tolist())}
+        # words and character pairs say what a text is about; a single character does not
+        self.telling_ = np.concatenate((np.ones(len(self.words_), bool),
+                                        (self.grams_ & _UNIGRAM) == 0))
 
     @property
     def n_features(self) -> int:

@@ -9,7 +9,6 @@ never used.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from monitor.analyze.features import _UNIGRAM, Doc, Featurizer
+from monitor.analyze.features import Doc, Featurizer
 from monitor.errors import ConfigError
 
 MODEL_FILE = "classifier.npz"
@@ -34,7 +33,7 @@ class ModelError(ConfigError):
 
 
 @dataclass(frozen=True)
-class Model:  # not slotted: _shown is cached on the instance
+class Model:
     outputs: tuple[str, ...]  # "health", the topic keys, "negative"
     featurizer: Featurizer
     coef: np.ndarray  # (n_features, n_outputs)
@@ -42,17 +41,6 @@ class Model:  # not slotted: _shown is cached on the instance
     cal_a: np.ndarray  # sigmoid calibration: p = 1 / (1 + exp(a * score + b))
     cal_b: np.ndarray
     card: dict[str, Any]
-
-    @functools.cached_property
-    def _shown(self) -> np.ndarray:
-        """Columns worth showing as a reason: words and character pairs, not single
-        characters (a unigram key has the unigram bit; every word is shown)."""
-        feat = self.featurizer
-        unigram = (feat.grams_ & _UNIGRAM) != 0
-        return np.concatenate((np.ones(len(feat.words_), bool), ~unigram))
-
-    def _names(self, column: int) -> str:
-        return self.featurizer.feature_name(column)
 
     @property
     def ident(self) -> str:
@@ -82,17 +70,17 @@ class Model:  # not slotted: _shown is cached on the instance
             if len(rows):
                 sub = X[rows].tocoo()
                 gain = sub.data * self.coef[sub.col, j]
-                keep = (gain > 0) & self._shown[sub.col]
+                keep = (gain > 0) & self.featurizer.telling_[sub.col]
                 row, col, gain = sub.row[keep], sub.col[keep], gain[keep]
                 # by row, the largest gain first; then the first k of each row, all at once
                 order = np.lexsort((-gain, row))
                 row, col = row[order], col[order]
                 starts = np.searchsorted(row, row, side="left")
                 top = (np.arange(len(row)) - starts) < k
-                names = self._names
+                name = self.featurizer.feature_name
                 for r, c in zip(row[top].tolist(), col[top].tolist(), strict=True):
                     at = int(rows[r])
-                    reasons[at] = (*reasons[at], names(c))
+                    reasons[at] = (*reasons[at], name(c))
         return probs, reasons
 
 

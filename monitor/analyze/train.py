@@ -187,13 +187,6 @@ def out_of_fold(docs: Sequence[Doc], Y: np.ndarray, stopwords: frozenset[str],
     return P
 
 
-def cross_validate(docs: Sequence[Doc], Y: np.ndarray, outputs: Sequence[str],
-                   stopwords: frozenset[str], folds: int = 5,
-                   progress: Callable[[str], None] = lambda _: None) -> dict[str, Scores]:
-    """Scores of every output from out-of-fold predictions."""
-    return scores_of(Y, out_of_fold(docs, Y, stopwords, folds, progress), outputs)
-
-
 def scores_of(Y: np.ndarray, P: np.ndarray, outputs: Sequence[str],
               rows: np.ndarray | None = None) -> dict[str, Scores]:
     """Scores of every output over ``rows`` (default all), where its label is known."""
