@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import os
@@ -14,22 +15,21 @@ from datetime import datetime
 from functools import wraps
 from itertools import chain
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 
 import click
 
 from monitor import cli_options
-from monitor.analyze.analyzer import Analyzer
 from monitor.clock import SHANGHAI, WallClock
-from monitor.collect.fetch import Fetcher
-from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, load_settings, load_sources
 from monitor.errors import MonitorError
 from monitor.gc_thresholds import collect_less
-from monitor.records import Item, Signal, Source
-from monitor.store import Store
-from monitor.store.items import list_items
-from monitor.store.signals import signals_for
+from monitor.records import Item, Source
+
+# Each command imports what it needs, so that `monitor classify` does not wait for the
+# database, HTTP and clustering libraries to load.
+if TYPE_CHECKING:
+    from monitor.collect.poller import PollReport
 
 log = logging.getLogger("monitor")
 P = ParamSpec("P")
@@ -58,7 +58,30 @@ def _logging(level: int) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-@click.group()
+class _Commands(click.Group):
+    """The command groups of other packages, imported only when one of them is run (or
+    listed by --help)."""
+
+    lazy: ClassVar[dict[str, str]] = {
+        "incident": "monitor.response.commands", "duty": "monitor.response.commands",
+        "clocks": "monitor.response.commands", "alerts": "monitor.notify.commands",
+        "user": "monitor.web.commands", "report": "monitor.evaluate.commands"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            command = getattr(importlib.import_module(self.lazy[cmd_name]), cmd_name)
+            subcommands = command.commands.values() if isinstance(command, click.Group) else []
+            for each in (command, *subcommands):
+                if each.callback is not None:
+                    each.callback = _errors_to_exit(each.callback)
+            self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="health-opinion-monitor")
 def main() -> None:
     """Health public-opinion (舆情) monitoring and response service."""
@@ -144,6 +167,10 @@ def fetch(once: bool, config: Path | None, db: str | None, sources: Path | None,
 
 async def _fetch_once(settings: Settings, sources: list[Source],
                       trusted: list[str]) -> list[PollReport]:
+    from monitor.collect.fetch import Fetcher
+    from monitor.collect.poller import Poller, parser_pool
+    from monitor.store import Store
+
     store = Store(settings.database_url)
     fetcher = Fetcher(settings.fetch, trusted)
     total = sum(s.enabled for s in sources)
@@ -200,6 +227,11 @@ def _report_table(reports: list[PollReport]) -> str:
 def items(config: Path | None, db: str | None, since: str | None, source: str | None,
           limit: int | None, jsonl: bool) -> None:
     """Export stored items, oldest first."""
+    from monitor.analyze.jsonl import signal_json
+    from monitor.store import Store
+    from monitor.store.items import list_items
+    from monitor.store.signals import signals_for
+
     settings = load_settings(config, database=db)
     start = _parse_since(since) if since else None
     store = Store(settings.database_url)
@@ -212,7 +244,7 @@ def items(config: Path | None, db: str | None, since: str | None, source: str | 
         if jsonl:
             signal = signals.get(item.id or 0)
             record = _item_json(item)
-            record["signal"] = _signal_json(item.id, signal) if signal else None
+            record["signal"] = signal_json(item.id, signal) if signal else None
             click.echo(json.dumps(record, ensure_ascii=False))
         else:
             when = item.fetched_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
@@ -265,6 +297,7 @@ def train(config: Path | None, db: str | None, corpus_dir: Path | None, out_dir:
     from monitor.analyze.lexicon import TAXONOMY_PATH, TONE_PATH, load_profile, load_taxonomy
     from monitor.analyze.model import save_model
     from monitor.analyze.text import normalize
+    from monitor.store import Store
     from monitor.store.labels import latest_labels
 
     settings = load_settings(config, database=db)
@@ -337,6 +370,7 @@ def _say(text: str) -> None:
 def classify(text: str | None, config: Path | None, jsonl: bool, as_json: bool) -> None:
     """Classify TEXT (or stdin): health score, topics, negativity, watch plans hit."""
     from monitor.analyze.analyzer import load_analyzer
+    from monitor.analyze.jsonl import ModelPaths, classify_lines, signal_json
 
     if jsonl and text is not None:
         raise click.UsageError("give TEXT or --jsonl, not both")
@@ -345,56 +379,15 @@ def classify(text: str | None, config: Path | None, jsonl: bool, as_json: bool) 
     if not jsonl:
         if text is None or text == "-":
             text = sys.stdin.read()
-        result = _signal_json(None, analyzer.analyze([("", text)])[0])
+        result = signal_json(None, analyzer.analyze([("", text)])[0])
         if as_json:
             click.echo(json.dumps(result, ensure_ascii=False))
         else:
             click.echo(_signal_text(result, {t.key: t.name for t in analyzer.topics}))
         return
-    if _classify_lines(analyzer, sys.stdin):
+    paths = ModelPaths(settings.profile_path, settings.plans_path, settings.models_dir)
+    if classify_lines(analyzer, sys.stdin, sys.stdout.write, _say, paths).unreadable:
         sys.exit(1)
-
-
-def _classify_lines(analyzer: Analyzer, lines: Iterable[str], batch_size: int = 1000) -> int:
-    """Classify JSON Lines to stdout in batches; returns how many lines were unreadable."""
-    failed = 0
-    batch: list[tuple[Any, str, str]] = []
-
-    def flush() -> None:
-        signals = analyzer.analyze([(title, body) for _, title, body in batch])
-        for (ident, _, _), signal in zip(batch, signals, strict=True):
-            click.echo(json.dumps(_signal_json(ident, signal), ensure_ascii=False))
-        batch.clear()
-
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise TypeError("not a JSON object")
-            title, body = record.get("title") or "", record.get("text") or ""
-            if not isinstance(title, str) or not isinstance(body, str):
-                raise TypeError('"title" and "text" must be strings')
-        except (ValueError, TypeError) as exc:
-            failed += 1
-            click.echo(f"error: stdin line {number}: {exc}; expected "
-                       '{"id": …, "title": "…", "text": "…"}', err=True)
-            continue
-        batch.append((record.get("id"), title, body))
-        if len(batch) >= batch_size:
-            flush()
-    flush()
-    return failed
-
-
-def _signal_json(ident: Any, signal: Signal) -> dict[str, Any]:
-    return {"id": ident, "health": signal.health, "health_score": signal.health_score,
-            "topics": [{"name": t.key, "score": t.score} for t in signal.topics],
-            "negative": signal.negative, "tone_terms": list(signal.tone_terms),
-            "risk": signal.risk, "risk_terms": list(signal.risk_terms),
-            "plans": [{"name": p.name, "matched": list(p.matched)} for p in signal.plans],
-            "places": list(signal.places)}
 
 
 def _signal_text(result: dict[str, Any], names: dict[str, str]) -> str:
@@ -430,6 +423,7 @@ def label(item_id: int, relevant: bool, topic_names: tuple[str, ...], negative: 
           by: str, config: Path | None, db: str | None) -> None:
     """Record a person's verdict on a stored item; `monitor train --with-feedback` learns it."""
     from monitor.analyze.lexicon import TAXONOMY_PATH, load_taxonomy
+    from monitor.store import Store
     from monitor.store.labels import Label, add_label
 
     taxonomy = load_taxonomy(TAXONOMY_PATH)
@@ -493,6 +487,7 @@ async def _replay(settings: Settings, lines: Iterable[str], durable: bool) -> An
     from monitor.response.policy import load_policy
     from monitor.response.roster import load_roster
     from monitor.response.stage import ResponseStage
+    from monitor.store import Store
 
     analyzer = load_analyzer(settings.profile_path, settings.plans_path, settings.models_dir)
     engine = make_engine(analyzer, load_incident_settings(settings.incidents_path))
@@ -552,20 +547,3 @@ def _source_weights(settings: Settings) -> dict[str, float]:
         return {s.name: s.weight for s in load_sources(settings.sources_path).sources}
     except MonitorError:
         return {}
-
-
-def _response_commands() -> None:
-    from monitor.evaluate.commands import report
-    from monitor.notify.commands import alerts
-    from monitor.response.commands import clocks, duty, incident
-    from monitor.web.commands import user
-
-    for command in (incident, duty, clocks, alerts, user, report):
-        subcommands = command.commands.values() if isinstance(command, click.Group) else []
-        for each in (command, *subcommands):
-            if each.callback is not None:
-                each.callback = _errors_to_exit(each.callback)
-        main.add_command(command)
-
-
-_response_commands()

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
-from sqlalchemy import Connection
 
 from monitor.clock import SHANGHAI
 from monitor.config import Settings
 from monitor.errors import MonitorError
-from monitor.store import Store
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 T = TypeVar("T")
 
@@ -35,6 +36,8 @@ def parse_time(text: str) -> datetime:
 
 def with_store(settings: Settings, fn: Callable[[Connection], T]) -> T:
     """One transaction on the configured store, for a command."""
+    from monitor.store import Store
+
     store = Store(settings.database_url)
     try:
         return store.transaction(fn)

@@ -136,10 +136,11 @@ class Risk:
             names.add(self.local_name)
         if names <= self.modifiers:
             return 0.0, ()
-        keep = 1.0
-        for name in names:
-            keep *= 1.0 - self.weights[name]
+        # in a fixed order, so that the product rounds the same in every process
         ranked = sorted(names, key=lambda n: (-self.weights[n], self.order[n]))
+        keep = 1.0
+        for name in ranked:
+            keep *= 1.0 - self.weights[name]
         return round(1.0 - keep, 3), tuple(ranked)
 
 

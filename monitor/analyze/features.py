@@ -5,9 +5,9 @@ Two blocks, each L2-normalised, side by side: words from the segmenter (they car
 segmentation errors, new words and typos). The character block is computed with numpy over
 whole batches, which is what makes classification fast enough for a firehose.
 
-The featurizer is a scikit-learn transformer, so training runs it inside a Pipeline and
-cross-validation refits its vocabulary on each fold; its fitted state is plain arrays that
-are saved without pickle.
+Training wraps the featurizer as a scikit-learn transformer (train.py), so cross-validation
+refits its vocabulary on each fold; classifying needs only numpy and scipy, which keeps the
+command line's start short. Its fitted state is plain arrays that are saved without pickle.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from monitor.analyze.tokens import is_feature
 
@@ -86,7 +85,7 @@ def _idf(df: np.ndarray, n_docs: int) -> np.ndarray:
     return (np.log((1 + n_docs) / (1 + df)) + 1).astype(np.float32)
 
 
-class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class Featurizer:
     """Docs → a sparse matrix of word and character features. ``min_df``: a feature must
     occur in at least this many training texts."""
 
@@ -146,7 +145,10 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                               for at in range(0, len(docs), MAX_BATCH)], format="csr")
         n = len(docs)
         # Tokens outside the vocabulary (stop words, punctuation, unseen words) map to -1.
-        tokens = list(chain.from_iterable(chain(d.words, d.cues) for d in docs))
+        tokens: list[str] = []
+        for doc in docs:
+            tokens += doc.words
+            tokens += doc.cues
         cols = np.fromiter(map(self._word_index.get, tokens, repeat(-1)), np.int64, len(tokens))
         lengths = np.fromiter((len(d.words) + len(d.cues) for d in docs), np.int64, n)
         rows = np.repeat(np.arange(n), lengths)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
@@ -147,10 +147,14 @@ class PerOutput(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return np.column_stack([e.predict_proba(X)[:, 1] for e in self.estimators_])
 
 
+class FeaturizerStep(Featurizer, TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """The featurizer as a scikit-learn step, so that cloning for a fold refits it."""
+
+
 def build_pipeline(stopwords: frozenset[str]) -> Pipeline:
     linear = LogisticRegression(C=C, solver="liblinear", random_state=SEED)
     calibrated = CalibratedClassifierCV(linear, method="sigmoid", cv=5, ensemble=False)
-    return Pipeline([("features", Featurizer(min_df=2, stopwords=stopwords)),
+    return Pipeline([("features", FeaturizerStep(min_df=2, stopwords=stopwords)),
                      ("model", PerOutput(calibrated))])
 
 
