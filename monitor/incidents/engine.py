@@ -62,6 +62,7 @@ class ItemFeatures:
     remembered: Vector  # its strongest terms, which its cluster remembers of it
     terms: set[str]  # the terms its candidate clusters are looked up by
     story: int | None = None  # its story, when found ahead of the engine (prepare.py)
+    areas: tuple[str, ...] = ()  # the counties elsewhere in China it names
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class Member:
     weight: float  # the source's authority
     risk: float = 0.0
     risk_terms: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()  # counties outside the jurisdiction it names
 
 
 @dataclass
@@ -166,7 +168,7 @@ class Engine:
         topics = tuple(t.key for t in signal.topics)
         vector = self.vectorizer.vector(item.title, body, signal.places, topics, words)
         return ItemFeatures(_sketch(item, body), vector, top(vector, MEMBER_TERMS),
-                            _index_terms(vector))
+                            _index_terms(vector), areas=self.vectorizer.counties(vector))
 
     def observe(self, item: Item, body: str, signal: Signal, weight: float,
                 changes: Changes, incident_id: int | None = None, quiet: bool = False,
@@ -189,7 +191,7 @@ class Engine:
         self.baselines.advance(seen.timestamp())
         member = Member(item.id, story, item.source, at, item.title, item.url, signal.negative,
                         bool(signal.plans), topics, signal.places, features.remembered, weight,
-                        signal.risk, signal.risk_terms)
+                        signal.risk, signal.risk_terms, features.areas)
 
         if quiet:
             cluster = (self._cluster_of_incident(incident_id) if incident_id is not None
@@ -347,14 +349,21 @@ class Engine:
     # --- incidents ------------------------------------------------------------------------------
 
     def _maybe_open(self, cluster: Cluster, now: datetime, changes: Changes) -> None:
-        why = self._reasons_to_open(cluster, now)
+        why = self._reasons_to_open(cluster.members, now)
         if why is None:
-            return
+            # one event told in threads worded nothing alike (residents' posts, a newsroom's
+            # flash, the county's bulletin) is judged as one: together they may open it
+            siblings = self._event_threads(cluster, now)
+            if not siblings or (why := self._reasons_to_open(
+                    [m for c in (cluster, *siblings) for m in c.members], now)) is None:
+                return
+            for sibling in siblings:
+                cluster = self._merge(cluster, sibling, now, changes)
         if strays := self._strays(cluster):
             # earlier posts that merely share a place or a topic with the story: they go back
             # to clusters of their own, so the story's first post is the incident's first item
             cluster = self._set_apart(cluster, strays)
-            why = self._reasons_to_open(cluster, now)
+            why = self._reasons_to_open(cluster.members, now)
             if why is None:
                 return
         if (live := self._same_event(cluster)) is not None:
@@ -362,7 +371,7 @@ class Engine:
             # day after the death): one event keeps one incident and one set of clocks
             self._reassess(self._merge(live, cluster, now, changes), now, changes)
             return
-        for sibling in self._sibling_threads(cluster, now):
+        for sibling in self._event_threads(cluster, now):
             # the other threads of the same event, told in other words, open with it
             cluster = self._merge(cluster, sibling, now, changes)
         first = min(cluster.members, key=lambda m: (m.at, m.item_id))
@@ -387,14 +396,15 @@ class Engine:
             self._file(cluster, member, now, changes)
         self._reassess(cluster, now, changes, reading)
 
-    def _reasons_to_open(self, cluster: Cluster, now: datetime) -> str | None:
-        """Why the cluster should open an incident now, in Chinese for the duty officer (e.g.
+    def _reasons_to_open(self, members: list[Member], now: datetime) -> str | None:
+        """Why a cluster of these members should open an incident now, in Chinese for the duty
+        officer (e.g.
         "3 小时内 24 条（2 个来源）；涉及死亡、医院与养老机构；负面 0.71"), or None. It opens when
         it is big and broad enough and negative enough, watched enough, or a high-risk story
         spreading fast."""
         rule = self.settings.open
         at = now.timestamp()
-        recent = [m for m in cluster.members if m.at >= at - rule.within]
+        recent = [m for m in members if m.at >= at - rule.within]
         sources = len({m.source for m in recent})
         if len(recent) < rule.items or sources < rule.sources:
             return None
@@ -422,15 +432,30 @@ class Engine:
         return "；".join(parts)
 
     def _area(self, cluster: Cluster) -> tuple[str | None, set[str]]:
-        """The county a cluster's members name most, and their topics."""
+        """The county a cluster's members name most (of the jurisdiction or elsewhere), and
+        their topics."""
         regions = Counter(self.regions[p] for m in cluster.members for p in m.places
                           if p in self.regions)
+        regions.update(a for m in cluster.members for a in m.areas)
         topics = {t for m in cluster.members for t in m.topics}
         return (regions.most_common(1)[0][0] if regions else None), topics
 
+    def _event_threads(self, cluster: Cluster, now: datetime) -> list[Cluster]:
+        """The cluster's sibling threads, theirs, and so on: the mother's death told by her
+        sister, by the crowd at the gate and by the family's banner."""
+        found: dict[int, Cluster] = {}
+        frontier = [cluster]
+        while frontier:
+            for sibling in self._sibling_threads(frontier.pop(), now):
+                if sibling.key != cluster.key and sibling.key not in found:
+                    found[sibling.key] = sibling
+                    frontier.append(sibling)
+        return [found[key] for key in sorted(found)]
+
     def _sibling_threads(self, cluster: Cluster, now: datetime) -> list[Cluster]:
         """Clusters without an incident, active within the opening window, in the same county,
-        on a shared topic and somewhat alike: other threads of the event about to open."""
+        on a shared topic and somewhat alike (or twice as alike): other threads of the event
+        about to open."""
         region, topics = self._area(cluster)
         if region is None or not topics:
             return []
@@ -441,10 +466,12 @@ class Engine:
             other = self.clusters.get(key)
             if other is None or key == cluster.key or other.incident is not None \
                     or other.last_at < since or cluster.key == other.apart_from \
-                    or cluster.likeness(other) < floor:
+                    or (likeness := cluster.likeness(other)) < floor:
                 continue
             other_region, other_topics = self._area(other)
-            if other_region == region and topics & other_topics:
+            # the classifier may file one event's threads under neighbouring topics (a death
+            # in childbirth: maternal care, a dispute): twice as alike will do without one
+            if other_region == region and (topics & other_topics or likeness >= 2 * floor):
                 found.append(other)
         return found
 
@@ -773,14 +800,16 @@ def _sketch(item: Item, body: str) -> Sketch:
 
 
 def _index_terms(vector: Vector) -> set[str]:
-    """The terms a cluster is found by: its strongest words and places (topic terms are
+    """The terms a cluster is found by: its strongest words, and its places (topic terms are
     shared by too many clusters to narrow anything down). Ties go by the term, as in top()."""
     return _strongest_index_terms(sorted((-v, t) for t, v in vector.items()))
 
 
 def _strongest_index_terms(ranked: list[tuple[float, str]]) -> set[str]:
-    """_index_terms of a vector already ranked as (-weight, term) pairs."""
-    return set(islice((t for _, t in ranked if t[0] != "#"), INDEX_TERMS))
+    """_index_terms of a vector already ranked as (-weight, term) pairs. Its places always
+    count: the threads of one event may share nothing else (see _sibling_threads)."""
+    return set(islice((t for _, t in ranked if t[0] != "#"), INDEX_TERMS)) | {
+        t for _, t in ranked if t[0] == "@"}
 
 
 def _common_terms(stories: list[Member], most: int = 3) -> list[str]:

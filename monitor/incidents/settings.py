@@ -30,11 +30,20 @@ class NearDuplicate(_Strict):
     window: Duration = 24 * 3600
 
 
+PlaceLevel = Literal["province", "prefecture", "county"]
+
+
+def _other_place_weights() -> dict[PlaceLevel, float]:
+    return {"province": 1.0, "prefecture": 3.0, "county": 6.0}
+
+
 class Cluster(_Strict):
     similarity: float = Field(default=0.2, gt=0, le=1)
     # weight of a place term by the kind of place; "unit" covers hospitals, CDCs, bureaus…
     place_weight: dict[str, float] = Field(default_factory=lambda: {
         "city": 2.0, "region": 5.0, "town": 8.0, "unit": 8.0})
+    # places elsewhere in China (models/lexicon/places_cn.tsv), by level
+    other_place_weight: dict[PlaceLevel, float] = Field(default_factory=_other_place_weights)
     topic_weight: float = Field(default=4.0, ge=0)
     merge_similarity: float = Field(default=0.25, gt=0, le=1)
     window: Duration = 48 * 3600

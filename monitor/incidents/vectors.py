@@ -1,49 +1,77 @@
 """Sparse vectors for clustering: the strongest TF-IDF words of an item (the classifier's
 segmenter and IDF weights), plus the places of the jurisdiction it names and its topics as
 terms of their own. Posts about one event are often worded nothing alike ("孩子吃完午饭就上吐下泻"
-and "孟定卫生院走廊里全是小学生"); the town, the unit and the topic are what they share."""
+and "孟定卫生院走廊里全是小学生"); the town, the unit and the topic are what they share.
+
+A word the classifier never saw weighs as the rarest words it knows: a new story's own names
+(孝义, 鑫泰, a person, a village) are seldom in any corpus, yet they are what its posts have in
+common. Only words of two or more Chinese characters count so, not stop words, numbers or
+stray letters."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from monitor.analyze.analyzer import make_doc
+from monitor.analyze.analyzer import CLASSIFY_CHARS, make_doc
 from monitor.analyze.model import Model
 from monitor.analyze.text import normalize, title_and_body
 from monitor.analyze.tokens import Segmenter
+from monitor.incidents.gazetteer import Gazetteer
 
 Vector = dict[str, float]
+_CHINESE = re.compile("[\u4e00-\u9fff]+")
 ITEM_TERMS = 24  # strongest terms kept per item
 CENTROID_TERMS = 48  # strongest terms kept per cluster
 
 
 class Vectorizer:
     def __init__(self, model: Model, segmenter: Segmenter, place_weights: dict[str, float],
-                 topic_weight: float) -> None:
+                 topic_weight: float, gazetteer: Gazetteer | None = None,
+                 other_place_weights: Mapping[Any, float] | None = None) -> None:
         """``place_weights``: profile place name → weight of its term (a town or a hospital
-        says more than the whole city)."""
+        says more than the whole city); ``gazetteer`` finds the places elsewhere in China,
+        weighed by level (``other_place_weights``)."""
         feat = model.featurizer
         self._idf = dict(zip(feat.words_.tolist(), feat.word_idf_.tolist(), strict=True))
+        self._unseen_idf = float(feat.word_idf_.max()) if len(feat.word_idf_) else 1.0
         self._segmenter = segmenter
         self._places = place_weights
         self._topic = topic_weight
+        self._gazetteer = gazetteer
+        self._other_places = other_place_weights or {}
+        self._counties = gazetteer.counties if gazetteer else frozenset()
 
     def vector(self, title: str, body: str, places: tuple[str, ...] = (),
                topics: tuple[str, ...] = (), words: Sequence[str] | None = None) -> Vector:
         """Unit-length vector: the strongest words (sublinear TF × IDF), "@place" terms and
         "#topic" terms. ``words``: the text's words as the analysis read them, if known."""
+        text = normalize(title_and_body(title, body)) if words is None or self._gazetteer \
+            else ""
         if words is None:
-            words = make_doc(self._segmenter, normalize(title_and_body(title, body))).words
-        idf = self._idf
-        counts = Counter(w for w in words if w in idf)
-        weights = top({w: (1.0 + math.log(n)) * idf[w] for w, n in counts.items()}, ITEM_TERMS)
+            words = make_doc(self._segmenter, text).words
+        idf, unseen, stopwords = self._idf, self._unseen_idf, self._segmenter.stopwords
+        counts = Counter(w for w in words if w in idf or (
+            len(w) > 1 and _CHINESE.fullmatch(w) is not None and w not in stopwords))
+        weights = top({w: (1.0 + math.log(n)) * idf.get(w, unseen) for w, n in counts.items()},
+                      ITEM_TERMS)
         for place in places:
             weights["@" + place] = self._places.get(place, 0.0)
+        if self._gazetteer is not None:
+            found = self._gazetteer.find(text[:CLASSIFY_CHARS], set(words))
+            for place, level in found.items():
+                weights["@" + place] = self._other_places.get(level, 0.0)
         for topic in topics:
             weights["#" + topic] = self._topic
         return unit({w: v for w, v in weights.items() if v > 0})
+
+
+    def counties(self, vector: Vector) -> tuple[str, ...]:
+        """The counties outside the jurisdiction whose terms the vector has."""
+        return tuple(sorted(t[1:] for t in vector if t[0] == "@" and t[1:] in self._counties))
 
 
 def top(weights: Vector, n: int) -> Vector:

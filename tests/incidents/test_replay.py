@@ -189,3 +189,45 @@ async def test_a_quiet_incident_asks_more_of_a_late_ordinary_item(run_replay: Re
     assert "https://y.example/0" in items_of(events, before["incident"])
     [incident] = opened(events := await run_replay(records))
     assert "https://y.example/0" not in items_of(events, incident["incident"])
+
+
+# An accident in a county outside the jurisdiction, told by residents and by newsrooms in words
+# the two voices hardly share: the county's name is what they have in common.
+RESIDENTS = [
+    "邹平这边刚才一声闷响，西边冒起好大一股黑烟，救护车一辆接一辆往那边开，听说有人受伤了",
+    "邹平人民医院急诊门口全是人，好多伤员被抬进去，身上都是黑的，太吓人了",
+    "我表哥在那个厂上班，电话一直打不通，医院说伤员名单还没出来，急死了😭",
+    "求扩散！邹平的医院急需A型血和O型血，能去的朋友去献个血吧",
+]
+NEWSROOMS = [
+    ("快讯｜山东邹平一化工企业发生爆燃 救援正在进行", "记者从邹平市获悉，当地一化工企业发生爆燃，伤亡情况正在核实。"),
+    ("邹平市通报化工企业爆燃事故：已致2人死亡", "邹平市应急管理局通报，事故已造成2人死亡、6人受伤，伤者已送医救治。"),
+    ("山东邹平化工企业爆燃事故伤者正在救治", "邹平市人民政府新闻办公室消息，6名伤者正在邹平市人民医院救治。"),
+]
+
+
+# every item but the one that names no place
+NAMED = {"https://r.example/0", "https://r.example/1", "https://r.example/3",
+         "https://w.example/0", "https://w.example/1", "https://w.example/2"}
+
+
+def two_voices() -> list[dict[str, object]]:
+    told = [item(i * 6, f"weibo-{i}", f"https://r.example/{i}", text, text)
+            for i, text in enumerate(RESIDENTS)]
+    told += [item(3 + i * 6, f"news-{i}", f"https://w.example/{i}", title, text)
+             for i, (title, text) in enumerate(NEWSROOMS)]
+    return sorted(told, key=lambda r: str(r["at"]))
+
+
+async def test_threads_of_one_event_open_together(run_replay: Replay) -> None:
+    settings = load_incident_settings()
+    # a strict similarity splits the two voices into threads of fewer than five items
+    strict = settings.cluster.model_copy(update={"similarity": 0.5, "merge_similarity": 0.9})
+    apart = settings.model_copy(update={"cluster": strict.model_copy(
+        update={"same_area_similarity": 1.0})})
+    assert opened(await run_replay(two_voices(), settings=apart)) == []
+    together = settings.model_copy(update={"cluster": strict})
+    [incident] = opened(events := await run_replay(two_voices(), settings=together))
+    # both voices: the residents' first posts and every newsroom's report
+    assert NAMED - {"https://r.example/3"} <= set(items_of(events, incident["incident"]))
+    assert incident["first_source"] == "weibo-0"
