@@ -62,7 +62,7 @@ class ItemFeatures:
     remembered: Vector  # its strongest terms, which its cluster remembers of it
     terms: set[str]  # the terms its candidate clusters are looked up by
     story: int | None = None  # its story, when found ahead of the engine (prepare.py)
-    areas: tuple[str, ...] = ()  # the counties elsewhere in China it names
+    areas: tuple[str, ...] = ()  # the counties (or prefectures) elsewhere in China it names
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ class Member:
     weight: float  # the source's authority
     risk: float = 0.0
     risk_terms: tuple[str, ...] = ()
-    areas: tuple[str, ...] = ()  # counties outside the jurisdiction it names
+    areas: tuple[str, ...] = ()  # counties (or prefectures) outside the jurisdiction
 
 
 @dataclass
@@ -168,7 +168,7 @@ class Engine:
         topics = tuple(t.key for t in signal.topics)
         vector = self.vectorizer.vector(item.title, body, signal.places, topics, words)
         return ItemFeatures(_sketch(item, body), vector, top(vector, MEMBER_TERMS),
-                            _index_terms(vector), areas=self.vectorizer.counties(vector))
+                            _index_terms(vector), areas=self.vectorizer.areas(vector))
 
     def observe(self, item: Item, body: str, signal: Signal, weight: float,
                 changes: Changes, incident_id: int | None = None, quiet: bool = False,

@@ -26,16 +26,15 @@ class Gazetteer:
         """``rows``: (name, short form or "", level); ``skip``: names left to the profile."""
         skipped = {normalize(s) for s in skip}
         self._automaton = ahocorasick.Automaton()
-        counties = set()
+        levels: dict[str, str] = {}
         for name, short, level in rows:
             canonical = short or name  # 孝义市 and 孝义 are one term
-            if level == "county":
-                counties.add(canonical)
+            levels.setdefault(canonical, level)
             full = normalize(name)
             for key in {full, normalize(short)} - {""}:
                 if key not in skipped:
                     self._automaton.add_word(key, (canonical, level, key != full))
-        self.counties = frozenset(counties)
+        self.levels = levels  # canonical name → level (the first listed, for a shared name)
         if len(self._automaton) == 0:
             self._automaton.add_word("\x00", ("", "county", False))
         self._automaton.make_automaton()

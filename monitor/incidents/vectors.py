@@ -43,7 +43,7 @@ class Vectorizer:
         self._topic = topic_weight
         self._gazetteer = gazetteer
         self._other_places = other_place_weights or {}
-        self._counties = gazetteer.counties if gazetteer else frozenset()
+        self._levels = gazetteer.levels if gazetteer else {}
 
     def vector(self, title: str, body: str, places: tuple[str, ...] = (),
                topics: tuple[str, ...] = (), words: Sequence[str] | None = None) -> Vector:
@@ -68,10 +68,15 @@ class Vectorizer:
             weights["#" + topic] = self._topic
         return unit({w: v for w, v in weights.items() if v > 0})
 
-
-    def counties(self, vector: Vector) -> tuple[str, ...]:
-        """The counties outside the jurisdiction whose terms the vector has."""
-        return tuple(sorted(t[1:] for t in vector if t[0] == "@" and t[1:] in self._counties))
+    def areas(self, vector: Vector) -> tuple[str, ...]:
+        """Where outside the jurisdiction the vector's place terms say it happened: the
+        counties, or failing those the prefectures (哈尔滨一养老院…)."""
+        named = [(self._levels[t[1:]], t[1:]) for t in vector
+                 if t[0] == "@" and t[1:] in self._levels]
+        for level in ("county", "prefecture"):
+            if found := sorted(name for lv, name in named if lv == level):
+                return tuple(found)
+        return ()
 
 
 def top(weights: Vector, n: int) -> Vector:

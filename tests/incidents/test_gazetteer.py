@@ -31,7 +31,7 @@ def test_districts_have_no_short_form_and_the_profile_keeps_its_own() -> None:
     assert GAZETTEER.find(normalize("和平区")) == {"和平区": "county"}
     assert GAZETTEER.find(normalize("世界和平")) == {}
     assert GAZETTEER.find(normalize("临沧市耿马县")) == {}
-    assert "孝义" in GAZETTEER.counties
+    assert GAZETTEER.levels["孝义"] == "county"
 
 
 def test_a_damaged_file_names_its_line(tmp_path: Path) -> None:
