@@ -18,7 +18,6 @@ from monitor.clock import Clock, WallClock
 from monitor.collect.fetch import Fetcher
 from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, SourceList, load_sources
-from monitor.errors import ConfigError
 from monitor.evaluate.daily import DailyReports, daily_targets
 from monitor.evaluate.reports import context_for
 from monitor.evaluate.schedule import load_reports
@@ -69,12 +68,8 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     incident_settings = load_incident_settings(settings.incidents_path)
     roster = load_roster(settings.roster_path)
     clocks = Clocks(load_policy(settings.policy_path), roster)
-    channels, routing = load_channels(settings.channels_path), load_routing(settings.routing_path)
-    unknown = sorted({c for rule in routing.rules for c in rule.channels}
-                     - {c.name for c in channels.channels})
-    if unknown:
-        raise ConfigError(f"{settings.routing_path}: the rules name channels that "
-                          f"{settings.channels_path} does not have: {', '.join(unknown)}")
+    channels = load_channels(settings.channels_path)
+    routing = load_routing(settings.routing_path, channels, settings.channels_path)
     reports = load_reports(settings.reports_path, roster, channels)
     report_context = context_for(roster, settings.profile_path)
     public = settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 from urllib.parse import urljoin, urlsplit
 
 import yaml
@@ -280,15 +280,17 @@ def _refuse_duplicate_keys(path: Path, node: yaml.Node) -> None:
 
 
 def _node_at(node: yaml.Node | None, loc: Sequence[int | str]) -> yaml.Node | None:
-    """The deepest node along ``loc`` that exists (a missing key points at its parent)."""
+    """The deepest node along ``loc`` that exists (a missing key points at its parent). A step
+    that names no key of a mapping is passed over: it is the tag pydantic puts in the location
+    of an error inside a discriminated union (``channels.0.wecom.keyy``)."""
     for step in loc:
         if isinstance(node, yaml.MappingNode):
             child = next((value for key, value in node.value if key.value == step), None)
+            if child is None:
+                continue
         elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
             child = node.value[step]
         else:
-            child = None
-        if child is None:
             return node
         node = child
     return node
@@ -344,12 +346,25 @@ def _subject(data: Any, loc: Sequence[int | str]) -> str:
 
 
 def _model_at(model: type[BaseModel], loc: Sequence[int | str]) -> type[BaseModel]:
-    current: Any = model
+    """The model at ``loc``; in a union of models, the one whose field the next step names,
+    or whose tag it is (a discriminated union puts the tag in the location)."""
+    candidates = [model]
     for step in loc:
         if isinstance(step, int):
             continue
-        annotation = current.model_fields[step].annotation
-        args = getattr(annotation, "__args__", ())
-        current = next((a for a in (annotation, *args)
-                        if isinstance(a, type) and issubclass(a, BaseModel)), current)
-    return current  # type: ignore[no-any-return]
+        named = next((m for m in candidates if step in m.model_fields), None)
+        if named is not None:
+            candidates = _models_in(named.model_fields[step].annotation) or [named]
+            continue
+        tagged = [m for m in candidates if any(
+            step in get_args(f.annotation) for f in m.model_fields.values()
+            if get_origin(f.annotation) is Literal)]
+        candidates = tagged or candidates
+    return candidates[0]
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds: itself, or inside list[...], X | None, Annotated[...]."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]

@@ -79,7 +79,7 @@ def send_command(seconds: float, config: Path | None, db: str | None) -> None:
 
     settings = load_settings(config, database=db)
     channels = load_channels(settings.channels_path)
-    routing = load_routing(settings.routing_path)
+    routing = load_routing(settings.routing_path, channels, settings.channels_path)
     roster = load_roster(settings.roster_path)
     public = settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"
     clock = WallClock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.clock import SHANGHAI
-from monitor.config import PROJECT_DIR, read_yaml, validate
+from monitor.config import PROJECT_DIR, line_of, read_yaml, validate
+from monitor.errors import ConfigError
 from monitor.incidents.settings import LEVELS, Level
+from monitor.notify.settings import ChannelsFile
 from monitor.records import Incident
 from monitor.response.policy import Role
 
@@ -90,5 +93,31 @@ class Routing(_Strict):
         return []
 
 
-def load_routing(path: Path = ROUTING_PATH) -> Routing:
-    return validate(path, Routing, read_yaml(path))
+def load_routing(path: Path = ROUTING_PATH, channels: ChannelsFile | None = None,
+                 channels_path: Path | None = None) -> Routing:
+    """Read the routing rules; with ``channels``, refuse (file:line) any channel they name
+    that the channels file does not have: an alert routed by a typo would reach nobody."""
+    doc = read_yaml(path)
+    routing = validate(path, Routing, doc)
+    if channels is None:
+        return routing
+    known = [c.name for c in channels.channels]
+    named: list[tuple[str, tuple[str | int, ...]]] = [
+        (name, ("rules", i, "channels", j))
+        for i, rule in enumerate(routing.rules) for j, name in enumerate(rule.channels)]
+    named += [(key, ("fallback", key)) for key in routing.fallback]
+    named += [(value, ("fallback", key)) for key, value in routing.fallback.items()]
+    if routing.quiet_hours is not None:
+        named += [(name, ("quiet_hours", "channels", j))
+                  for j, name in enumerate(routing.quiet_hours.channels)]
+    faults = []
+    for name, loc in named:
+        if name not in known:
+            guess = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {guess[0]!r}?" if guess else ""
+            faults.append(f"{path}:{line_of(doc.node, loc)}: channel {name!r} is not in "
+                          f"{channels_path or 'the channels file'}{hint} (channels: "
+                          f"{', '.join(known) or 'none'})")
+    if faults:
+        raise ConfigError("\n".join(dict.fromkeys(faults)))
+    return routing

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 
+from monitor.store import Store
+from tests.notify.conftest import queue
 from tests.notify.fakes import Fake, dingtalk_app
 from tests.test_cli import monitor
 
@@ -37,3 +39,45 @@ channels:
     assert code == 1
     assert "configuration fault" in out
     assert "310000" in out
+
+
+def alerting_config(tmp_path: Path, channels: str, routing: str) -> Path:
+    (tmp_path / "channels.yaml").write_text(channels, encoding="utf-8")
+    (tmp_path / "routing.yaml").write_text(routing, encoding="utf-8")
+    config = tmp_path / "monitor.yaml"
+    config.write_text("channels: channels.yaml\nrouting: routing.yaml\n", encoding="utf-8")
+    return config
+
+
+WECOM = """\
+channels:
+  - name: duty-wecom
+    type: wecom
+    key_env: T_WECOM_KEY
+"""
+
+
+async def test_an_unknown_key_in_a_channel_names_its_line(tmp_path: Path) -> None:
+    config = alerting_config(tmp_path, WECOM + "    keyy: x\n",
+                             "rules:\n  - name: all\n    channels: [duty-wecom]\n")
+    code, _, err = await monitor("alerts", "send", "--config", str(config),
+                                 "--db", f"sqlite:///{tmp_path / 'm.db'}")
+    assert code == 2
+    assert "channels.yaml:5: channel 'duty-wecom': unknown key 'keyy'" in err
+    assert "Traceback" not in err
+
+
+async def test_a_routing_typo_is_refused_and_kills_no_alert(tmp_path: Path,
+                                                            store: Store) -> None:
+    queue(store, 2)
+    config = alerting_config(tmp_path, WECOM, (
+        "rules:\n  - name: all\n    channels: [duty-wecon]\n"
+        "fallback: {duty-wecom: duty-wecom}\n"))
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    code, _, err = await monitor("alerts", "send", "--config", str(config), "--db", db)
+    assert code == 2
+    assert "routing.yaml:3: channel 'duty-wecon' is not in" in err
+    assert "did you mean 'duty-wecom'?" in err
+    statuses = store.transaction(lambda c: [r[0] for r in c.exec_driver_sql(
+        "SELECT status FROM outbox").fetchall()])
+    assert statuses == ["pending", "pending"]
