@@ -41,8 +41,9 @@ from monitor.web.api import action_routes
 from monitor.web.auth import USER, Auth
 from monitor.web.browse import Browse
 from monitor.web.openapi import openapi
-from monitor.web.pages import Pages
+from monitor.web.pages import Pages, static_script
 from monitor.web.reports import ReportPages
+from monitor.web.security import STATIC, security_headers
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +78,12 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     if send_alerts and secret is None:
         log.warning("%s is not set: alerts go out without acknowledgement links", ACK_SECRET_ENV)
     clock_ = clock or WallClock()
-    auth = Auth(lambda: app[STORE], clock_)
+    auth = Auth(lambda: app[STORE], clock_, settings.web.trusted_proxies, settings.web.public_url)
     app = web.Application(middlewares=[auth.middleware])
     app.router.add_routes(auth.routes())
     app[SOURCES] = sources
+    app.on_response_prepare.append(security_headers)
+    app.router.add_get(STATIC + "{name}", static_script)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/incidents", incidents_json)
     app.router.add_get("/api/openapi.json", openapi)

@@ -7,6 +7,7 @@ Every validation error names the file, the line and what is allowed, e.g.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 from collections.abc import Sequence
@@ -106,8 +107,23 @@ class FetchSettings(_Strict):
 class WebSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
-    # the address people reach the service at, for the links in alerts
+    # the address people reach the service at, for the links in alerts; https:// here also
+    # marks the session cookie Secure
     public_url: str | None = None
+    # reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed: behind them, sign-in limits count the person's address, not the proxy's
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR range (e.g. "
+                                 "10.0.0.5 or 10.0.0.0/24)") from None
+        return value
 
 
 class AnalysisSettings(_Strict):

@@ -129,3 +129,10 @@ def test_settings_typo_is_reported_with_its_line(tmp_path: Path) -> None:
     (900, 900), ("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1.5h", 5400)])
 def test_durations(text: object, seconds: int) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_a_trusted_proxy_that_is_no_address_names_its_line(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text("web:\n  trusted_proxies:\n    - 10.0.0.0/33\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"monitor.yaml:\d+: .*10.0.0.0/33.* not an IP address"):
+        load_settings(config)

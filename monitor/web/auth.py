@@ -10,10 +10,11 @@ yet. Failed sign-ins are limited per name and per address.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import secrets
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from functools import wraps
 from html import escape
@@ -26,13 +27,16 @@ from monitor.clock import Clock
 from monitor.store import Store
 from monitor.store.users import User, add_session, end_sessions, session_user, user_by_name
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 ROLES = ("admin", "duty_officer", "leader", "evaluator")
 ROLE_NAMES = {"admin": "管理员", "duty_officer": "值班员", "leader": "领导", "evaluator": "考核人员"}
 SESSION_COOKIE = "monitor_session"
 LOGIN_CSRF_COOKIE = "monitor_login_csrf"
 SESSION_LIFETIME = timedelta(hours=8)
 MIN_PASSWORD = 10
-FAILURES_ALLOWED = 5
+FAILURES_ALLOWED = 5  # for one name from one address
+ADDRESS_FAILURES_ALLOWED = 20  # for any names from one address
 FAILURE_WINDOW_S = 15 * 60
 EXEMPT = ("/login", "/ack/")  # the sign-in form (double-submit) and signed ack links
 
@@ -64,27 +68,51 @@ def _digest(token: str) -> str:
 
 
 class Throttle:
-    """Failed sign-ins per key (a name, an address) in a sliding window."""
+    """Failed sign-ins per key in a sliding window, each key with its own limit."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._failures: dict[str, deque[float]] = defaultdict(deque)
 
-    def retry_after(self, *keys: str) -> int:
-        """Seconds until another try is allowed; 0 when it is allowed now."""
+    def retry_after(self, *keys: tuple[str, int]) -> int:
+        """Seconds until another try is allowed for (key, limit) pairs; 0 when it is now."""
         now = self.clock.now().timestamp()
         wait = 0.0
-        for key in keys:
+        for key, limit in keys:
             seen = self._failures[key]
             while seen and seen[0] <= now - FAILURE_WINDOW_S:
                 seen.popleft()
-            if len(seen) >= FAILURES_ALLOWED:
+            if not seen:
+                del self._failures[key]  # so that a flood of names leaves nothing behind
+            elif len(seen) >= limit:
                 wait = max(wait, seen[0] + FAILURE_WINDOW_S - now)
         return int(wait + 0.999)
 
-    def failed(self, *keys: str) -> None:
-        for key in keys:
+    def failed(self, *keys: tuple[str, int]) -> None:
+        for key, _ in keys:
             self._failures[key].append(self.clock.now().timestamp())
+
+
+def client_address(request: web.Request, trusted: Sequence[IPNetwork]) -> str:
+    """The address a request comes from: behind a trusted proxy, the nearest address of
+    X-Forwarded-For that is not itself a trusted proxy."""
+    peer = request.remote or ""
+    if not _within(peer, trusted):
+        return peer
+    chain = [a.strip() for header in request.headers.getall("X-Forwarded-For", [])
+             for a in header.split(",") if a.strip()]
+    for address in reversed(chain):
+        if not _within(address, trusted):
+            return address
+    return chain[0] if chain else peer
+
+
+def _within(address: str, networks: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def _page(title: str, body: str, status: int = 200) -> web.Response:
@@ -106,10 +134,19 @@ def _login_form(csrf: str, message: str = "") -> str:
 class Auth:
     """The sign-in pages, the session middleware and who the current user is."""
 
-    def __init__(self, store: Callable[[], Store], clock: Clock) -> None:
-        """``store``: gives the store once the service has opened it."""
+    def __init__(self, store: Callable[[], Store], clock: Clock,
+                 trusted_proxies: Sequence[str] = (), public_url: str | None = None) -> None:
+        """``store``: gives the store once the service has opened it; ``trusted_proxies``:
+        whose forwarding headers are believed; ``public_url``: https:// makes cookies Secure."""
         self._store, self.clock = store, clock
         self.throttle = Throttle(clock)
+        self._trusted = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+        self._https = (public_url or "").startswith("https://")
+
+    def _secure(self, request: web.Request) -> bool:
+        forwarded = _within(request.remote or "", self._trusted) and \
+            request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+        return request.secure or forwarded or self._https
 
     @property
     def store(self) -> Store:
@@ -123,7 +160,7 @@ class Auth:
         csrf = secrets.token_urlsafe(32)
         response = _page("舆情监测与回应 · 登录", _login_form(csrf))
         response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="Strict",
-                            secure=request.secure, path="/login")
+                            secure=self._secure(request), path="/login")
         return response
 
     async def login(self, request: web.Request) -> web.Response:
@@ -132,7 +169,11 @@ class Auth:
         if not cookie or not secrets.compare_digest(str(form.get("csrf", "")), cookie):
             return _page("请求无效", "<p>表单已过期，请刷新登录页后重试。</p>", 403)
         name = str(form.get("name", "")).strip()
-        keys = (f"name:{name}", f"addr:{request.remote}")
+        # a name is limited from each address, not everywhere: a stranger who guesses at the
+        # duty officer's name slows himself down, never the duty officer
+        address = client_address(request, self._trusted)
+        keys = ((f"pair:{address}\n{name}", FAILURES_ALLOWED),
+                (f"addr:{address}", ADDRESS_FAILURES_ALLOWED))
         wait = self.throttle.retry_after(*keys)
         if wait:
             response = _page("登录尝试过多", f"<p>请在 {wait // 60 + 1} 分钟后再试。</p>", 429)
@@ -149,7 +190,7 @@ class Auth:
                                                    now + SESSION_LIFETIME))
         response = web.HTTPSeeOther("/")
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict",
-                            secure=request.secure, path="/",
+                            secure=self._secure(request), path="/",
                             max_age=int(SESSION_LIFETIME.total_seconds()))
         response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
         raise response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,82 @@ async def test_sign_in_failures_are_limited(signed: tuple[TestClient, SimClock, 
     assert await sign_in(client, "zhang") == 429  # even the right password, for a while
     clock.advance(15 * 60)
     assert await sign_in(client, "zhang") == 303
+
+
+async def behind_proxy(aiohttp_client: Client, signed: tuple[TestClient, SimClock, str],
+                       public_url: str | None = None) -> TestClient:
+    """The same service, told that requests come through a proxy at 127.0.0.1."""
+    _, clock, url = signed
+    settings = load_settings(database=url)
+    web = settings.web.model_copy(update={"trusted_proxies": ["127.0.0.1/32"],
+                                          "public_url": public_url})
+    app = build_app(replace(settings, web=web), clock=clock, poll=False, send_alerts=False)
+    return await aiohttp_client(app)
+
+
+async def sign_in_from(client: TestClient, address: str, name: str,
+                       password: str = PASSWORD) -> int:
+    hop = {"X-Forwarded-For": address}
+    page = await client.get("/login", headers=hop)
+    csrf = re.search(r"name=csrf value='([^']+)'", await page.text())
+    assert csrf is not None
+    reply = await client.post("/login", data={"csrf": csrf.group(1), "name": name,
+                                              "password": password},
+                              headers=hop, allow_redirects=False)
+    return reply.status
+
+
+async def test_a_stranger_guessing_cannot_lock_the_duty_officer_out(
+        aiohttp_client: Client, signed: tuple[TestClient, SimClock, str]) -> None:
+    client = await behind_proxy(aiohttp_client, signed)
+    statuses = [await sign_in_from(client, "203.0.113.9", "zhang", "wrong password!")
+                for _ in range(6)]
+    assert statuses == [401] * 5 + [429]  # the stranger is slowed down...
+    assert await sign_in_from(client, "198.51.100.7", "zhang") == 303  # ...the officer is not
+
+
+async def test_one_address_trying_many_names_is_slowed_and_a_forged_hop_is_not_believed(
+        signed: tuple[TestClient, SimClock, str]) -> None:
+    client, _, _ = signed
+    # without a trusted proxy, X-Forwarded-For is the client's own claim: every try counts
+    # against 127.0.0.1, whatever address it names
+    for n in range(20):
+        hop = {"X-Forwarded-For": f"192.0.2.{n}"}
+        page = await client.get("/login", headers=hop)
+        csrf = re.search(r"name=csrf value='([^']+)'", await page.text())
+        assert csrf is not None
+        reply = await client.post("/login", data={"csrf": csrf.group(1), "name": f"user{n}",
+                                                  "password": "wrong password!"},
+                                  headers=hop, allow_redirects=False)
+        assert reply.status == 401
+    assert await sign_in(client, "zhang") == 429
+
+
+async def test_the_session_cookie_is_secure_behind_an_https_proxy(
+        aiohttp_client: Client, signed: tuple[TestClient, SimClock, str]) -> None:
+    proxied = await behind_proxy(aiohttp_client, signed)
+    page = await proxied.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert "secure" in page.headers["Set-Cookie"].lower()
+    plain, _, _ = signed  # a client's own X-Forwarded-Proto is not believed
+    page = await plain.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert "secure" not in page.headers["Set-Cookie"].lower()
+    public = await behind_proxy(aiohttp_client, signed, "https://yuqing.example.gov.cn")
+    assert "secure" in (await public.get("/login")).headers["Set-Cookie"].lower()
+
+
+@pytest.mark.parametrize("path", ["/login", "/board", "/api/incidents", "/no/such/page",
+                                  "/static/countdown.js"])
+async def test_every_answer_carries_the_headers_a_browser_expects(
+        signed: tuple[TestClient, SimClock, str], path: str) -> None:
+    client, _, _ = signed
+    assert await sign_in(client, "zhang") == 303
+    reply = await client.get(path, allow_redirects=False)
+    headers = reply.headers
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "script-src 'self';" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == ("no-cache" if path.startswith("/static/") else "no-store")
+    assert "aiohttp" not in headers["Server"].lower()
+    assert "python" not in headers["Server"].lower()

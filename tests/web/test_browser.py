@@ -223,3 +223,23 @@ async def test_an_evaluator_decides_on_a_finding_from_the_incident_page(browser:
     # the incident's report prints from the same data, with the decision in it
     await page.goto(f"{site}/incidents/1/report")
     assert "核实属实" in await page.inner_text("body")
+
+
+async def test_chromium_gets_the_security_headers_and_refuses_to_frame_the_site(
+        browser: Browser, site: str) -> None:
+    page = await browser.new_page()
+    answer = await page.goto(f"{site}/login")
+    assert answer is not None
+    headers = await answer.all_headers()
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["cache-control"] == "no-store"
+    # another site that frames the sign-in page gets an empty frame, not the form
+    framing = await browser.new_page()
+    await framing.set_content(f"<iframe src='{site}/login'></iframe>")
+    await framing.wait_for_timeout(500)
+    framed = framing.frames[1]
+    assert await framed.locator("input[name=password]").count() == 0
+    await page.close()
+    await framing.close()
