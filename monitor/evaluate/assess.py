@@ -72,11 +72,14 @@ def decisions_of(events: list[TimelineEvent]) -> dict[str, Decision]:
 
 def assess(conn: Connection, incident_id: int, now: datetime,
            rules: AccountabilityRules) -> Assessment:
+    """The incident evaluated as the timeline stood at ``now``."""
     incident = get_incident(conn, incident_id)
     if incident is None:
         raise MonitorError(f"no incident #{incident_id}; `monitor incident list --all` shows them")
-    events = timeline_of(conn, incident_id)
-    items = incident_item_rows(conn, incident_id)
+    # as of ``now``: what had been recorded by then, and nothing a later entry added (an
+    # action recorded months afterwards must not change a report dated before it)
+    events = [e for e in timeline_of(conn, incident_id) if e.at <= now]
+    items = [row for row in incident_item_rows(conn, incident_id) if row["seen"] <= now]
     evaluation = evaluate(incident_id, events, items, now, bool(reflares_of(conn, incident_id)))
     return Assessment(incident, evaluation, propose(evaluation, rules), decisions_of(events),
                       events, items)

@@ -281,7 +281,7 @@ def period_assessments(conn: Connection, start: date, end: date, ctx: Context,
         raise ValueError(f"the period ends ({end}) before it starts ({start})")
     since, until = local_span(start, end)
     chosen = [i for i in opened_between(conn, since, until)
-              if i.status is not IncidentStatus.MERGED]
+              if i.status is not IncidentStatus.MERGED and i.opened_at <= ctx.now]
     found = []
     for n, incident in enumerate(chosen, 1):
         found.append(assess(conn, incident.id, ctx.now, ctx.rules))

@@ -253,8 +253,8 @@ def incident_evidence(conn: Connection, incident_id: int
 
 
 def incident_item_rows(conn: Connection, incident_id: int) -> list[dict[str, Any]]:
-    """The incident's items, oldest first: id, title, url, source, when it happened, its
-    negativity and whether it copies another story."""
+    """The incident's items, oldest first: id, title, url, source, when it happened, when it
+    was fetched ("seen"), its negativity and whether it copies another story."""
     query = (select(items_t.c.id, items_t.c.title, items_t.c.url, items_t.c.source,
                     items_t.c.published_at, items_t.c.fetched_at, signals_t.c.negative,
                     item_stories.c.story_id)
@@ -267,7 +267,8 @@ def incident_item_rows(conn: Connection, incident_id: int) -> list[dict[str, Any
         published, fetched = r.published_at, r.fetched_at
         at = published if published is not None and published <= fetched else fetched
         rows.append({"id": r.id, "title": r.title, "url": r.url, "source": r.source, "at": at,
-                     "negative": r.negative, "copy": r.story_id not in (None, r.id)})
+                     "seen": fetched, "negative": r.negative,
+                     "copy": r.story_id not in (None, r.id)})
     rows.sort(key=lambda row: (row["at"], row["id"]))
     return rows
 

@@ -84,3 +84,19 @@ async def test_decisions_need_a_reason_and_a_ground_that_was_proposed(
     a = store.transaction(lambda c: assess(c, 1, NOW, RULES))
     assert a.measure == "criticism"
     assert a.open_grounds == []
+
+
+async def test_an_evaluation_as_of_a_time_reads_nothing_recorded_after_it(
+        replayed: Replayed) -> None:
+    release = action(20 * 60, "milestone", FIRST, kind="authoritative_release",
+                     url="https://wjw.example.gov.cn/tb/1", channel="官方网站")
+    store = await replayed(dispute(action(OPENED + 11, "confirm", FIRST, level="II"), release))
+    early = START + timedelta(hours=3)
+    a = store.transaction(lambda c: assess(c, 1, early, RULES))
+    assert a.events and all(e.at <= early for e in a.events)
+    assert all(row["at"] <= early for row in a.items)
+    states = {d.key: d.state for d in a.evaluation.deadlines}
+    assert states["release"] == "pending"  # at 3 h, the 5 h deadline was still running
+    later = store.transaction(lambda c: assess(c, 1, NOW, RULES))
+    assert any(e.type == "milestone_recorded" for e in later.events)
+    assert {d.key: d.state for d in later.evaluation.deadlines}["release"] != "pending"

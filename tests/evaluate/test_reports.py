@@ -197,9 +197,14 @@ async def test_report_commands(replayed: Replayed, tmp_path: Path) -> None:
     code, _, err = await monitor("report", "decide", "1", "late_report", "confirmed",
                                  "--reason", "未按时上报", "--by", "考核员甲", "--db", db)
     assert code == 0, err
-    code, shown, err = await monitor("report", "evaluate", "1", "--db", db, "--at", at)
+    code, shown, err = await monitor("report", "evaluate", "1", "--db", db)
     assert code == 0, err
     assert "确认：约谈整改" in shown or "确认：通报批评" in shown
+    # as of a time before the decision was recorded, it is still to be decided
+    code, shown, err = await monitor("report", "evaluate", "1", "--db", db, "--at", at)
+    assert code == 0, err
+    assert "确认：" not in shown
+    assert "待评估人员认定" in shown
     code, _, err = await monitor("report", "incident", "1", "--format", "docx", "--db", db)
     assert code != 0
     assert "-o FILE" in err
