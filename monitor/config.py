@@ -17,7 +17,15 @@ from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 from urllib.parse import urljoin, urlsplit
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+)
 
 from monitor.errors import ConfigError
 from monitor.records import Media, Source, SourceKind
@@ -60,6 +68,10 @@ Duration = Annotated[int, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 
 
+# dotted digits (10.0.0.300) or anything with a colon (fd00::1): meant as an address
+_ADDRESS_LIKE = re.compile(r"\d+(?:\.\d+)+|[0-9a-fA-F.]*:[0-9a-fA-F:.]*")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -72,7 +84,7 @@ class SourceModel(_Strict):
     region: str = Field(min_length=1)
     interval: Duration = Field(default=DEFAULT_INTERVAL_S, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S)
     weight: float = Field(default=1.0, ge=0.0, le=10.0)
-    enabled: bool = True
+    enabled: StrictBool = True  # "no" in quotes is a string, not false
     headers: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("url")
@@ -92,8 +104,8 @@ class SourcesFile(_Strict):
 
 
 class FetchSettings(_Strict):
-    timeout: Duration = 30  # total per request, redirects included
-    connect_timeout: Duration = 10
+    timeout: Duration = Field(default=30, gt=0)  # total per request, redirects included
+    connect_timeout: Duration = Field(default=10, gt=0)
     max_body: Size = 16 * 1024 * 1024  # counted after decompression
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrency: int = Field(default=32, ge=1, le=1024)
@@ -102,6 +114,19 @@ class FetchSettings(_Strict):
     max_interval: Duration = Field(default=MAX_INTERVAL_S, ge=MIN_INTERVAL_S, le=7 * 86400)
     allow_private: list[str] = Field(default_factory=list)  # host names or CIDR ranges
     user_agent: str = "health-opinion-monitor/0.1 (+feed fetcher)"
+
+    @field_validator("allow_private")
+    @classmethod
+    def _hosts_or_ranges(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            # what looks like an address or a range must be one, not quietly a host name
+            if "/" in entry or _ADDRESS_LIKE.fullmatch(entry):
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is neither a host name nor a valid IP address "
+                                     "or CIDR range (e.g. 10.0.0.0/8)") from None
+        return value
 
 
 class WebSettings(_Strict):
@@ -345,6 +370,8 @@ def _describe(path: Path, model: type[BaseModel], loaded: YamlDoc, exc: Validati
             shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
             if isinstance(got, bool) and err["type"] == "string_type":
                 shown += "; YAML reads yes/no/on/off as true/false: put the value in quotes"
+            if isinstance(got, str) and err["type"] == "bool_type":
+                shown += "; write true or false, without quotes"
             lines.append(f"{where}: {subject}{field_name}: {err['msg']}{shown}")
     return "\n".join(lines)
 

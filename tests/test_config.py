@@ -69,6 +69,9 @@ def test_a_good_file_loads_with_defaults_and_rsshub_routes(tmp_path: Path) -> No
      "sources.yaml:9: key 'weight' appears twice in the same block"),
     (("kind: rsshub", "kind: rss"), "sources.yaml:9: source 'weibo-lincang': a route"),
     (("interval: 10m", "interval: [10m"), "sources.yaml:8: not valid YAML"),
+    (("enabled: false", 'enabled: "no"'),
+     ("source 'weibo-lincang': enabled: Input should be a valid boolean (got 'no'); write true "
+      "or false")),
 ])
 def test_mistakes_name_the_file_line_and_what_is_allowed(
         tmp_path: Path, change: tuple[str, str], expected: str) -> None:
@@ -136,3 +139,18 @@ def test_a_trusted_proxy_that_is_no_address_names_its_line(tmp_path: Path) -> No
     config.write_text("web:\n  trusted_proxies:\n    - 10.0.0.0/33\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"monitor.yaml:\d+: .*10.0.0.0/33.* not an IP address"):
         load_settings(config)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("fetch:\n  timeout: 0\n", "monitor.yaml:2: fetch.timeout: Input should be greater than 0"),
+    ("fetch:\n  connect_timeout: -5\n", "monitor.yaml:2: fetch.connect_timeout: Input should be"),
+    ("fetch:\n  allow_private: [feeds.internal, 10.0.0.0/33]\n",
+     "'10.0.0.0/33' is neither a host name nor a valid IP address or CIDR range"),
+])
+def test_settings_that_would_quietly_break_fetching_are_refused(
+        tmp_path: Path, text: str, expected: str) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    assert expected in str(caught.value).replace(str(tmp_path) + "/", "")

@@ -6,14 +6,29 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from monitor.config import PROJECT_DIR, Duration, read_yaml, validate
 from monitor.errors import ConfigError
 
 CHANNELS_PATH = PROJECT_DIR / "alerts" / "channels.yaml"
 _ENV = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+
+
+def _web_address(url: str) -> str:
+    """An http(s) address with a host: a mistyped one is wrong at start-up, not a "transient"
+    failure retried for ever."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(
+            ch.isspace() for ch in url):
+        raise ValueError(f"an http:// or https:// address with a host and no spaces "
+                         f"(got {url!r})")
+    return url
+
+
+WebAddress = Annotated[str, AfterValidator(_web_address)]
 
 
 class _Strict(BaseModel):
@@ -28,7 +43,7 @@ class _Channel(_Strict):
 class WeCom(_Channel):
     type: Literal["wecom"]
     key_env: Annotated[str, _ENV]  # the key= of the robot's webhook address
-    base_url: str = "https://qyapi.weixin.qq.com"
+    base_url: WebAddress = "https://qyapi.weixin.qq.com"
     per_minute: int = Field(default=20, ge=1)
 
 
@@ -37,7 +52,7 @@ class DingTalk(_Channel):
     token_env: Annotated[str, _ENV]  # the access_token of the robot's webhook address
     secret_env: Annotated[str, _ENV] | None = None  # 加签 secret, when the robot signs
     keyword: str | None = None  # the robot's keyword rule: every message carries it
-    base_url: str = "https://oapi.dingtalk.com"
+    base_url: WebAddress = "https://oapi.dingtalk.com"
     per_minute: int = Field(default=20, ge=1)
     lockout: Duration = 600  # DingTalk throttles a robot for 10 minutes past its limit
 
@@ -47,7 +62,7 @@ class Feishu(_Channel):
     token_env: Annotated[str, _ENV]  # the last part of the bot's webhook address
     secret_env: Annotated[str, _ENV] | None = None
     keyword: str | None = None
-    base_url: str = "https://open.feishu.cn"
+    base_url: WebAddress = "https://open.feishu.cn"
     per_minute: int = Field(default=100, ge=1)
     per_second: int = Field(default=5, ge=1)
 
@@ -64,7 +79,7 @@ class Email(_Channel):
 
 class Sms(_Channel):
     type: Literal["sms"]
-    url: str
+    url: WebAddress
     # the JSON body, with {phone} and {text} filled in (JSON-escaped)
     body: str = '{"mobile": "{phone}", "content": "{text}"}'
     token_env: Annotated[str, _ENV] | None = None  # sent as "Authorization: Bearer …"
@@ -73,7 +88,7 @@ class Sms(_Channel):
 
 class Webhook(_Channel):
     type: Literal["webhook"]
-    url: str
+    url: WebAddress
     token_env: Annotated[str, _ENV] | None = None
 
 

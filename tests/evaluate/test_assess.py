@@ -93,7 +93,8 @@ async def test_an_evaluation_as_of_a_time_reads_nothing_recorded_after_it(
     store = await replayed(dispute(action(OPENED + 11, "confirm", FIRST, level="II"), release))
     early = START + timedelta(hours=3)
     a = store.transaction(lambda c: assess(c, 1, early, RULES))
-    assert a.events and all(e.at <= early for e in a.events)
+    assert a.events
+    assert all(e.at <= early for e in a.events)
     assert all(row["at"] <= early for row in a.items)
     states = {d.key: d.state for d in a.evaluation.deadlines}
     assert states["release"] == "pending"  # at 3 h, the 5 h deadline was still running

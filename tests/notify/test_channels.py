@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import Message as Mail
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,6 +20,7 @@ from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 
 from monitor.clock import SHANGHAI, SimClock, WallClock
+from monitor.errors import ConfigError
 from monitor.notify.channels import (
     DingTalkRobot,
     FeishuBot,
@@ -29,7 +31,7 @@ from monitor.notify.channels import (
     SmsGateway,
     WeComRobot,
 )
-from monitor.notify.settings import DingTalk, Email, Feishu, Sms, Webhook, WeCom
+from monitor.notify.settings import DingTalk, Email, Feishu, Sms, Webhook, WeCom, load_channels
 from tests.notify.fakes import Fake, dingtalk_app, feishu_app, wecom_app
 
 Serve = Callable[[web.Application], Awaitable[TestServer]]
@@ -249,3 +251,15 @@ async def test_sms_gateway_and_webhook(serve: Serve, session: aiohttp.ClientSess
     hook = JsonWebhook(Webhook(name="h", type="webhook", url=f"{base(server)}/hook"), session)
     assert (await hook.send(message())).delivered
     assert seen[1][1]["links"][1]["url"] == ACK[1]
+
+
+@pytest.mark.parametrize("url", ["htp://robot.example.org", "robot.example.org/send",
+                                 "ftp://robot.example.org", "https://robot example.org/send"])
+def test_a_channel_address_that_cannot_be_reached_names_its_line(tmp_path: Path,
+                                                                 url: str) -> None:
+    path = tmp_path / "channels.yaml"
+    path.write_text(f"channels:\n  - name: gateway\n    type: webhook\n    url: {url}\n",
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"channels.yaml:4: channel 'gateway': url: .*http:// "
+                                          r"or https:// address"):
+        load_channels(path)
