@@ -291,12 +291,17 @@ class Sender:
                   outcome.detail, len(group))
         # a failed report of a failure is not reported again: that way lies a loop
         admins = [] if all(r["kind"] == "delivery_fault" for r in group) else self.admin
+        # the fault reaches a person: the duty officer on duty now, at the addresses the
+        # roster gives (an e-mail admin channel needs an address, a robot a name to mention)
+        on_duty = self.roster.on_duty("duty_officer", now)
+        person = on_duty[0] if on_duty else None
         for admin in (a for a in admins if a != name):
             first = group[0]
             alerts.append({"key": f"fault:{first['id']}:{admin}",
                            "incident_id": first["incident_id"], "created_at": now,
-                           "kind": "delivery_fault", "person": "admin", "role": "admin",
-                           "channels": {}, "data": {
+                           "kind": "delivery_fault", "person": person.id if person else "admin",
+                           "role": "admin",
+                           "channels": person.channels() if person else {}, "data": {
                                "title": f"通道 {name} 发送失败，请检查配置", "level": None,
                                "label": None, "channel": name, "error": outcome.detail[:300]},
                            "next_attempt_at": now})
