@@ -81,6 +81,11 @@ def _parse_xml_feed(text: str, raw: bytes, content_type: str | None,
                               "check the URL (it may be a login, error or redirect page)")
         if parsed.bozo and not parsed.version:
             raise SourceError(source.name, f"not a readable feed: {_bozo_text(parsed)}")
+        # broken before its first entry: what follows is lost, so it is no healthy empty feed
+        if parsed.bozo and not isinstance(parsed.get("bozo_exception"),
+                                          feedparser.CharacterEncodingOverride):
+            raise SourceError(source.name, f"malformed feed, no entry could be read: "
+                              f"{_bozo_text(parsed)}")
     elif parsed.bozo:
         warnings.append(f"malformed feed, read {len(parsed.entries)} entries anyway: "
                         f"{_bozo_text(parsed)}")

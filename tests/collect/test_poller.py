@@ -321,3 +321,19 @@ async def test_run_stops_polling_a_gone_source(feed_host: FeedHost, store: Store
     src = make_source("gone", feed_host.url("/gone"))
     await asyncio.wait_for(Poller(store, fetcher, clock).run([src]), 5)  # returns by itself
     assert feed_host.hits["/gone"] == 1
+
+
+async def test_a_feed_that_breaks_before_its_first_entry_is_an_error_not_healthy(
+        feed_host: FeedHost, poll: Poll, store: Store) -> None:
+    broken = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+              b"<title>\xe5\x8d\xab\xe5\x81\xa5\xe5\xa7\x94 &nbsp;\xe9\x80\x9a\xe7\x9f\xa5</title>"
+              b"</channel></rss>")
+    empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    feed_host.routes["/broken"] = (200, broken, {"Content-Type": "application/rss+xml"})
+    feed_host.routes["/empty"] = (200, empty, {"Content-Type": "application/rss+xml"})
+    reports = await poll(make_source("broken", feed_host.url("/broken")),
+                         make_source("empty", feed_host.url("/empty")))
+    assert reports["broken"].status is FetchStatus.ERROR
+    assert "undefined entity" in (reports["broken"].error or "")
+    assert health(store, "broken").consecutive_failures == 1
+    assert reports["empty"].status is FetchStatus.OK  # a well-formed empty feed is fine
