@@ -33,11 +33,20 @@ def _left(minutes: object) -> str:
     return f"剩余{hours}小时{rest}分钟" if hours else f"剩余{rest}分钟"
 
 
+def _minutes_left(data: dict[str, Any], now: datetime | None) -> object:
+    due = data.get("deadline_due")
+    if now is None or not isinstance(due, str):
+        return data.get("minutes_left")
+    return (datetime.fromisoformat(due) - now).total_seconds() // 60
+
+
 def render(kind: str, data: dict[str, Any], incident: Incident | None, to: Recipient | None,
            incident_url: str, ack_url: str | None, resend: bool = False,
-           evidence: tuple[dict[str, list[str]], float] | None = None) -> Message:
+           evidence: tuple[dict[str, list[str]], float] | None = None,
+           now: datetime | None = None) -> Message:
     """``evidence``: the watch plans the incident's items hit, with the words matched, and
-    the classifier's highest health score among them."""
+    the classifier's highest health score among them; ``now``: when it is sent, so that a
+    reminder sent late says the time left then, not when it was queued."""
     level = LEVELS.get(str(data.get("level")), "待定级")
     title = f"{'【重发】' if resend else ''}{HEADLINES.get(kind, '舆情提醒')}：" \
             f"{data.get('title') or (incident.title if incident else '')}"
@@ -50,7 +59,7 @@ def render(kind: str, data: dict[str, Any], incident: Incident | None, to: Recip
         lines.append(f"升级至：{ROLES.get(str(data.get('role')), data.get('role'))}（{why}）")
     if data.get("label"):
         due = _clock(str(data.get("deadline_due") or "")) or ""
-        left = _left(data.get("minutes_left")) if kind == "reminder" else (
+        left = _left(_minutes_left(data, now)) if kind == "reminder" else (
             "已超时" if kind == "deadline_missed" else "")
         lines.append(f"时限：{data['label']}，截止{due}{('，' + left) if left else ''}")
     if incident is not None:

@@ -222,7 +222,7 @@ class Sender:
             return render(first["kind"], first["data"], incident, to,
                           self.links.incident(first["incident_id"]),
                           self.links.ack(first, channel), resend=bool(first["resend"]),
-                          evidence=evidence)
+                          evidence=evidence, now=self.clock.now())
         lines = []
         for row in group:
             data = row["data"]

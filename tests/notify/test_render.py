@@ -41,3 +41,15 @@ def test_an_escalation_after_downtime_says_why_and_that_it_is_late() -> None:
     assert message.title.startswith("【重发】舆情事件升级提醒")
     assert "升级至：主要负责同志（首次权威发布（5小时时限）已超时）" in message.lines
     assert "（服务恢复后补发，原定03月02日 13:24）" in message.lines
+
+
+def test_a_reminder_sent_late_says_the_time_left_when_it_is_sent() -> None:
+    data = {"level": "II", "title": INCIDENT.title, "label": "首次权威发布（5小时时限）",
+            "deadline_due": "2026-03-02T13:24:00+08:00", "minutes_left": 60}
+    args = (INCIDENT, Recipient("值班员甲"), "https://y.example/incidents/7", None)
+    sent = datetime.fromisoformat("2026-03-02T13:04:00+08:00")  # queued at 12:24, sent at 13:04
+    assert any(line.endswith("剩余20分钟") for line in render("reminder", data, *args,
+                                                          now=sent).lines)
+    late = datetime.fromisoformat("2026-03-02T13:30:00+08:00")
+    assert any(line.endswith("已到时限") for line in render("reminder", data, *args,
+                                                        now=late).lines)
