@@ -5,7 +5,8 @@ channels.
 
 The store is the truth, as for the alerts: each target is claimed and recorded in
 ``report_sends``, and APScheduler only wakes the service. So a restart after downtime sends
-the latest missed report once (never twice, and never a flood of older days), and a target
+the latest missed report once (never twice, never a flood of older days, and none for a day
+on which it collected nothing: it was not watching), and a target
 that failed is tried again ten minutes later while the others have long gone out."""
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from monitor.response.roster import Roster
 from monitor.store import Store
 from monitor.store.reports import (
     claim_send,
-    collected_before,
+    collected_during,
     next_attempt,
     record_send,
     report_sends_of,
@@ -156,10 +157,10 @@ class DailyReports:
                                                 max_attempts=MAX_ATTEMPTS))
 
     def _waiting(self, conn: Connection, day: date, now: datetime) -> list[Target]:
-        if not collected_before(conn, local_span(day, day)[1]):
-            # the service was not yet watching that day: "nothing happened" would be untrue
-            log.info("no daily report of %s: nothing had been collected by the end of that "
-                     "day (the service was not yet running)", day)
+        if not collected_during(conn, *local_span(day, day)):
+            # the service was not watching that day: "nothing happened" would be untrue
+            log.info("no daily report of %s: nothing was collected that day (the service "
+                     "was not running)", day)
             return []
         sends = {s.target: s for s in report_sends_of(conn, KIND, day.isoformat())}
         return [t for t in self.targets if (s := sends.get(t.key)) is None

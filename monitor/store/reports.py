@@ -98,8 +98,9 @@ def next_attempt(conn: Connection, kind: str, period: str, max_attempts: int
     return conn.execute(query).scalar()
 
 
-def collected_before(conn: Connection, until: datetime) -> bool:
-    """Whether the service had collected anything before ``until``: a report on a day it was
-    not yet watching would say "nothing happened" without knowing."""
-    return conn.execute(select(items.c.id).where(items.c.fetched_at < until).limit(1)
+def collected_during(conn: Connection, since: datetime, until: datetime) -> bool:
+    """Whether the service collected anything in [since, until): a report on a day it was not
+    watching (not yet started, or down) would say "nothing happened" without knowing."""
+    return conn.execute(select(items.c.id).where(items.c.fetched_at >= since,
+                                                 items.c.fetched_at < until).limit(1)
                         ).first() is not None
