@@ -106,7 +106,11 @@ def _detail(event: TimelineEvent, ctx: Context) -> str:
     d = event.data
     if event.type == "milestone_recorded":
         evidence = d.get("url") or d.get("document") or ""
-        return f"{MILESTONES.get(str(d.get('kind')), '')} {ctx.mask(evidence)}".strip()
+        told = f"{MILESTONES.get(str(d.get('kind')), '')} {ctx.mask(evidence)}".strip()
+        if d.get("backdated"):
+            when = datetime.fromisoformat(str(d["time"])).astimezone(SHANGHAI)
+            told += f"（补录：{event.actor}事后记录，所记时间{when:%m-%d %H:%M}）"
+        return told
     if event.type == "note":
         return ctx.mask(d.get("text", ""))
     if event.type == "finding_decided":

@@ -840,15 +840,33 @@ def _record(incident: Incident, action: str, by: str, at: datetime, changes: Cha
             fields: dict[str, object]) -> Incident:
     """A milestone with its evidence, or the time the event happened."""
     if action == "occurred":
-        changes.event(incident, at, "occurred_set", by,
-                      time=_aware_time(fields.get("time"), "occurred").isoformat())
+        when = _aware_time(fields.get("time"), "occurred")
+        changes.event(incident, at, "occurred_set", by, time=when.isoformat(),
+                      **_backdating(when, at, "occurred"))
         return incident
     evidence = _evidence(fields)
+    if "time" in evidence:
+        evidence.update(_backdating(datetime.fromisoformat(str(evidence["time"])), at,
+                                    f"the {evidence['kind']} milestone"))
     if incident.status in (IncidentStatus.OPEN, IncidentStatus.CONFIRMED):
         incident = replace(incident, status=IncidentStatus.RESPONDING)
     changes.event(incident, at, "milestone_recorded", by, **evidence,
                   status=incident.status.value)
     return incident
+
+
+BACKDATED = timedelta(hours=1)  # an entry for a time longer ago than this is 补录
+FUTURE_GRACE = timedelta(minutes=5)  # clocks differ a little; a time to come is refused
+
+
+def _backdating(when: datetime, at: datetime, what: str) -> dict[str, object]:
+    """A time in the future is refused; one more than an hour before it is recorded marks
+    the entry as backdated (补录), so that an evaluator sees who recorded it when (the event's
+    actor and time) for a time long before."""
+    if when > at + FUTURE_GRACE:
+        raise ActionError(f"{what}: {when.isoformat()} is in the future (it is recorded at "
+                          f"{at.isoformat()}); give the time it happened")
+    return {"backdated": True} if when < at - BACKDATED else {}
 
 
 def _aware_time(value: object, what: str) -> datetime:

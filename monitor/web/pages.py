@@ -365,9 +365,11 @@ def _event_detail(event: TimelineEvent) -> str:
         href = safe_href(str(d.get("url", "")))
         link = f"<a href='{escape(href)}' rel=noopener>证据</a>" if href else escape(
             str(d.get("document", "")))
-        return f"{MILESTONES.get(str(d.get('kind')), '')} {link}"
+        return f"{MILESTONES.get(str(d.get('kind')), '')} {link}{_backdated(event)}"
     if event.type == "note":
         return escape(str(d.get("text", "")))
+    if event.type == "occurred_set":
+        return f"发生时间 {_local(str(d.get('time', '')))}{_backdated(event)}"
     if event.type in ("merged", "absorbed"):
         other = d.get("into") or d.get("from_incident")
         return f"<a href=/incidents/{int(str(other))}>#{int(str(other))}</a>" if other else ""
@@ -378,6 +380,21 @@ def _event_detail(event: TimelineEvent) -> str:
     if "level" in d:
         return escape(LEVELS.get(str(d["level"]), str(d["level"])))
     return ""
+
+
+def _backdated(event: TimelineEvent) -> str:
+    """补录: the time given is long before the entry was recorded, by whom and when."""
+    if not event.data.get("backdated"):
+        return ""
+    return (f" <strong class=due-near>补录：{escape(event.actor)}于{_local(event.at.isoformat())}"
+            f"记录，所记时间{_local(str(event.data.get('time', '')))}</strong>")
+
+
+def _local(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    except ValueError:
+        return escape(iso)
 
 
 def _action_forms(incident_id: int, csrf: str) -> str:

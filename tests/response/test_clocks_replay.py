@@ -180,3 +180,24 @@ async def test_clocks_can_start_when_the_event_happened(run_replay: Replay) -> N
                      ("internal_report", timedelta(hours=2))]
     missed = {e["deadline"]: at(e) for e in of(events, "deadline_missed")}
     assert missed["release"] == occurred + timedelta(hours=5)
+
+
+async def test_a_backdated_milestone_is_marked_and_a_future_one_refused(
+        run_replay: Replay) -> None:
+    when = (START + timedelta(minutes=60)).isoformat()
+    events = await run_replay([
+        *dispute(),
+        action(31, "confirm", FIRST, level="II"),
+        # recorded at 20 h for a release said to have gone out at the first hour
+        action(20 * 60, "milestone", FIRST, kind="authoritative_release",
+               url="https://wjw.example/notice/1", time=when),
+        action(20 * 60 + 5, "milestone", FIRST, kind="follow_up",
+               url="https://wjw.example/notice/2",
+               time=(START + timedelta(hours=30)).isoformat()),
+        end(21),
+    ])
+    [recorded] = of(events, "milestone_recorded")
+    assert recorded["backdated"] is True
+    assert recorded["time"] == when
+    assert recorded["actor"] == "值班员甲"
+    assert any("is in the future" in e for e in events[-1]["errors"])

@@ -97,3 +97,19 @@ def test_the_chart_draws_hours_negativity_milestones_and_deadlines() -> None:
     assert "<title>权威信息发布</title>" in svg
     assert "stroke-dasharray" in svg
     assert "峰值3条" in svg
+
+
+def test_a_backdated_entry_says_who_recorded_it_and_when() -> None:
+    from datetime import datetime as dt
+
+    from monitor.records import TimelineEvent
+    from monitor.web.pages import _event_detail
+
+    event = TimelineEvent(7, dt.fromisoformat("2026-03-03T04:00:00+00:00"), "milestone_recorded",
+                          "值班员甲", {"kind": "authoritative_release", "url": "https://w.example/1",
+                                   "time": "2026-03-02T09:00:00+08:00", "backdated": True})
+    shown = _event_detail(event)
+    assert "补录：值班员甲于03-03 12:00记录，所记时间03-02 09:00" in shown
+    on_time = TimelineEvent(7, event.at, "milestone_recorded", "值班员甲",
+                            {"kind": "authoritative_release", "url": "https://w.example/1"})
+    assert "补录" not in _event_detail(on_time)
