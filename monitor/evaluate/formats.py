@@ -4,14 +4,17 @@ offices exchange). The text is escaped for each format; nothing is loaded from e
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 
 from monitor import charts
+from monitor.charts import Series
 from monitor.clock import SHANGHAI
 from monitor.evaluate.document import Chart, Document, Heading, Para, Table
 
 FORMATS = ("html", "md", "docx", "pdf")
+TEXT_HOURS = 48  # a chart longer than this is told by its peak and its days in text
+TEXT_DAYS = 14
 PRINT_STYLE = """body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",
 sans-serif;color:#222;max-width:60rem;margin:1rem auto;padding:0 1rem;line-height:1.5}
 h1{font-size:1.5rem;text-align:center;margin-bottom:.2rem}.subtitle{text-align:center;color:#555}
@@ -83,10 +86,26 @@ def to_markdown(doc: Document) -> str:
                     for row in block.rows]
             out += (["", f"*{_md_text(block.caption)}*"] if block.caption else []) + [""]
         elif isinstance(block, Chart):
-            s = block.series
-            out += [f"每小时信息量（{local_hour(s.start)}起）："
-                    + " ".join(str(c) for c in s.counts), ""]
+            out += [_chart_text(block.series), ""]
     return "\n".join(out)
+
+
+def _chart_text(s: Series) -> str:
+    """The chart in words: hour by hour for up to two days, else the peak and the days."""
+    if len(s.counts) <= TEXT_HOURS:
+        return f"每小时信息量（{local_hour(s.start)}起）：" + " ".join(str(c) for c in s.counts)
+    peak = max(range(len(s.counts)), key=s.counts.__getitem__)
+    days: dict[str, int] = {}
+    for n, count in enumerate(s.counts):
+        if count:
+            day = (s.start + timedelta(hours=n)).astimezone(SHANGHAI).strftime("%m-%d")
+            days[day] = days.get(day, 0) + count
+    shown = list(days.items())
+    listed = "、".join(f"{d} {c}条" for d, c in shown[:TEXT_DAYS])
+    more = f"等{len(shown)}天" if len(shown) > TEXT_DAYS else ""
+    return (f"共{len(s.counts)}小时（{local_hour(s.start)}起），峰值"
+            f"{local_hour(s.start + timedelta(hours=peak))} {s.counts[peak]}条/小时；"
+            f"有信息的日期：{listed}{more}")
 
 
 def to_docx(doc: Document) -> bytes:

@@ -129,16 +129,28 @@ def _detail(event: TimelineEvent, ctx: Context) -> str:
     return ""
 
 
+class _Numbers:
+    """Numbers for the sub-sections of numbered incident ("3." gives "3.1 ", "3.2 "…)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix, self.count = prefix, 0
+
+    def __call__(self) -> str:
+        self.count += 1
+        return f"{self.prefix}{self.count} " if self.prefix else ""
+
+
 def incident_sections(doc: Document, a: Assessment, ctx: Context, *, full: bool,
                       number: str = "") -> None:
     """The incident's evaluation; with ``full``, its timeline and sample items as well."""
     ev, incident = a.evaluation, a.incident
+    sub = _Numbers(number)
     topics = "、".join(ctx.topics.get(t, t) for t in incident.topics) or "—"
     doc.add(Para(f"等级：{_level(incident.level or incident.proposed_level)}"
                  f"{'' if incident.level else '（建议）'}；状态：{STATUS.get(incident.status.value)}；"
                  f"主题：{topics}；地区：{incident.region or '—'}；信息{incident.items}条，"
                  f"来源{incident.sources}个，负面占比{incident.negative_share:.0%}。"))
-    doc.add(Heading(f"{number}处置时效", 3), Table(
+    doc.add(Heading(f"{sub()}处置时效", 3), Table(
         ("环节", "时间", "用时"),
         [("首条信息", local_minute(ev.first_item_at), "—"),
          ("发现立案", local_minute(ev.opened_at), _minutes(ev.detection_lag_minutes)),
@@ -153,17 +165,17 @@ def incident_sections(doc: Document, a: Assessment, ctx: Context, *, full: bool,
     doc.add(Para(f"升级提醒{ev.escalations}次，发送失败{ev.delivery_failures}次；"
                  f"后续发布间隔：{'、'.join(f'{g}小时' for g in ev.follow_up_gaps_hours) or '—'}；"
                  f"当值人员：{'、'.join(ev.on_duty) or '—'}。"))
-    _opinion(doc, a, number)
-    _score(doc, ev, number)
-    _findings(doc, a, ctx, number)
+    _opinion(doc, a, sub())
+    _score(doc, ev, sub())
+    _findings(doc, a, ctx, sub())
     if full:
         told = [e for e in a.events if e.type in TOLD]
-        doc.add(Heading(f"{number}时间线", 3), Table(
+        doc.add(Heading(f"{sub()}时间线", 3), Table(
             ("时间", "事项", "人员", "说明"),
             [(local_minute(e.at), EVENTS.get(e.type, e.type),
               "系统" if e.actor == "system" else e.actor, _detail(e, ctx)) for e in told]))
         originals = [i for i in a.items if not i["copy"]][:SAMPLE_ITEMS]
-        doc.add(Heading(f"{number}代表性信息", 3), Table(
+        doc.add(Heading(f"{sub()}代表性信息", 3), Table(
             ("时间", "来源", "标题"),
             [(local_minute(i["at"]), i["source"], ctx.mask(i["title"])) for i in originals],
             caption=f"共{len(a.items)}条，列出前{len(originals)}条原创信息"))
@@ -375,14 +387,19 @@ def _by_unit(assessments: list[Assessment], ctx: Context) -> Table:
         own[1] += len(due)
         own[2] += sum(d.on_time for d in due)
         own[5] += len(a.open_grounds)
+        # one incident counts once against a unit, under the heaviest measure upheld
+        heaviest: dict[str, str] = {}
         for ground, decided in a.decisions.items():
             if decided.measure is not None:
-                rows.setdefault(_unit(a, ground, ctx), [0] * 6)[
-                    3 if decided.measure == "criticism" else 4] += 1
+                unit = _unit(a, ground, ctx)
+                if heaviest.get(unit) != "interview":
+                    heaviest[unit] = decided.measure
+        for unit, measure in heaviest.items():
+            rows.setdefault(unit, [0] * 6)[3 if measure == "criticism" else 4] += 1
     return Table(("责任单位", "事件数", "按时率", "通报批评", "约谈整改", "待认定"), [
         (unit, str(n[0]), f"{n[2] / n[1]:.0%}（{n[2]}/{n[1]}）" if n[1] else "—",
          str(n[3]), str(n[4]), str(n[5])) for unit, n in sorted(rows.items())],
-        caption="通报批评、约谈整改为评估人员已认定的问责情形数")
+        caption="通报批评、约谈整改为评估人员已认定的事件数，一起事件对一个单位只计其最重的措施")
 
 
 def _settled(a: Assessment) -> str:

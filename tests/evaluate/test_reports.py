@@ -8,16 +8,18 @@ import asyncio
 import io
 import shutil
 import unicodedata
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import docx
 import pytest
 from pypdf import PdfReader
 
+from monitor import charts
 from monitor.analyze.lexicon import load_profile, load_taxonomy
+from monitor.clock import SHANGHAI
 from monitor.evaluate.assess import assess, decide
-from monitor.evaluate.document import Chart, Document, Para, Table
+from monitor.evaluate.document import Chart, Document, Heading, Para, Table
 from monitor.evaluate.findings import AccountabilityRules
 from monitor.evaluate.formats import to_docx, to_html, to_markdown
 from monitor.evaluate.pdf import html_to_pdf
@@ -108,6 +110,9 @@ async def test_period_reports_count_and_rate(replayed: Replayed) -> None:
         "首次权威发布（5小时时限）": ("1", "1", "0", "0", "100%"),
         "新闻发布会（24小时内）": ("1", "0", "0", "1", "0%"),
     }
+    headings = [b.text for b in doc.blocks if isinstance(b, Heading)]
+    assert [h for h in headings if h.startswith("1.")][:3] == [
+        "1.1 处置时效", "1.2 舆情走势", "1.3 回应效果评分"]  # each its own number
     evaluations = tables[("事件", "等级", "状态", "得分", "建议措施", "认定")]
     assert evaluations.rows[0][4] == "约谈整改"
     assert evaluations.rows[0][5] == "待认定2项"
@@ -124,6 +129,13 @@ async def test_period_reports_count_and_rate(replayed: Replayed) -> None:
     units = next(t for t in doc.tables() if t.headers[0] == "责任单位")
     assert units.rows == [("凤庆县人民医院", "0", "—", "1", "0", "0"),
                           ("凤庆县卫生健康局", "1", "25%（1/4）", "0", "1", "0")]
+    # both findings upheld against the county: one incident, counted once, under the
+    # heavier measure
+    store.transaction(lambda c: decide(c, a, "poor_handling", "changed", "criticism",
+                                       "首次处置，情节较轻", "考核员甲", NOW))
+    doc = store.transaction(lambda c: period_report(c, day, day, CTX))
+    units = next(t for t in doc.tables() if t.headers[0] == "责任单位")
+    assert units.rows == [("凤庆县卫生健康局", "1", "25%（1/4）", "0", "1", "0")]
     # the day after holds nothing
     empty = store.transaction(lambda c: period_report(c, day + timedelta(days=1),
                                                       day + timedelta(days=1), CTX))
@@ -229,3 +241,16 @@ def test_control_characters_and_lone_surrogates_from_feeds_cost_nothing() -> Non
     assert tables == [[["标题"], ["信息标题"]]]
     assert "正文内容" in to_html(doc).encode().decode()
     assert to_markdown(doc).startswith("# 标题\n")
+
+
+def test_a_long_chart_in_text_is_its_peak_and_its_days() -> None:
+    start = datetime(2026, 3, 2, tzinfo=SHANGHAI)
+    rows = [{"at": start + timedelta(hours=h), "negative": 0.5} for h in (1, 2, 2, 30)]
+    rows.append({"at": start + timedelta(days=270), "negative": 0.1})  # open for months
+    series = charts.hourly(rows, [])
+    assert series is not None
+    md = to_markdown(Document("t", "s", [Chart(series)]))
+    assert "0 0 0" not in md
+    assert "峰值03-02 02:00 2条/小时" in md
+    assert "有信息的日期：03-02 3条、03-03 1条、11-27 1条" in md
+    assert max(len(line) for line in md.splitlines()) < 200
