@@ -57,6 +57,14 @@ class Message:
     # of one made from the lines, and files attached as (filename, MIME type, data)
     html: str | None = None
     attachments: tuple[tuple[str, str, bytes], ...] = ()
+    # robots: the others to mention (the people of a digest); e-mail and SMS go to ``to``
+    also: tuple[Recipient, ...] = ()
+
+    @property
+    def mentioned(self) -> list[Recipient]:
+        """Everyone a robot message mentions, once each."""
+        found = [r for r in (self.to, *self.also) if r is not None]
+        return list({r.name: r for r in found}.values())
 
 
 @dataclass(frozen=True)
@@ -158,7 +166,7 @@ class WeComRobot:
         self.name = self.settings.name
 
     def body(self, message: Message) -> dict[str, Any]:
-        mention = [f"<@{message.to.wecom}>"] if message.to and message.to.wecom else []
+        mention = [f"<@{r.wecom}>" for r in message.mentioned if r.wecom]
         parts = [f"**{message.title}**", *message.lines]
         tail = [f"[{label}]({url})" for label, url in message.links] + mention
         return {"msgtype": "markdown", "markdown": {"content": fit(parts, tail, self.LIMIT)}}
@@ -203,18 +211,18 @@ class DingTalkRobot:
         self.name = self.settings.name
 
     def body(self, message: Message) -> dict[str, Any]:
-        to = message.to
-        mention = [f"@{to.dingtalk or to.phone}"] if to and (to.dingtalk or to.phone) else []
+        people = message.mentioned
+        mention = [f"@{r.dingtalk or r.phone}" for r in people if r.dingtalk or r.phone]
         keyword = self.settings.keyword
         title = message.title if not keyword or keyword in message.title else \
             f"【{keyword}】{message.title}"
         parts = [f"### {title}", *message.lines]
         tail = [f"[{label}]({url})" for label, url in message.links] + mention
         at: dict[str, Any] = {"isAtAll": False}
-        if to and to.dingtalk:
-            at["atUserIds"] = [to.dingtalk]
-        if to and to.phone:
-            at["atMobiles"] = [to.phone]
+        if ids := [r.dingtalk for r in people if r.dingtalk]:
+            at["atUserIds"] = ids
+        if phones := [r.phone for r in people if r.phone]:
+            at["atMobiles"] = phones
         envelope: dict[str, Any] = {"msgtype": "markdown",
                                     "markdown": {"title": title, "text": ""}, "at": at}
         room = self.LIMIT - len(json.dumps(envelope, ensure_ascii=False).encode())
@@ -268,8 +276,8 @@ class FeishuBot:
         title = message.title if not keyword or keyword in message.title else \
             f"【{keyword}】{message.title}"
         links = [[{"tag": "a", "text": label, "href": url}] for label, url in message.links]
-        if message.to and message.to.feishu:
-            links.append([{"tag": "at", "user_id": message.to.feishu}])
+        if ats := [{"tag": "at", "user_id": r.feishu} for r in message.mentioned if r.feishu]:
+            links.append(ats)
         envelope: dict[str, Any] = {"msg_type": "post", "content": {"post": {"zh_cn": {
             "title": title, "content": links}}}}
         size = len(json.dumps(envelope, ensure_ascii=False).encode())

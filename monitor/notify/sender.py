@@ -231,9 +231,16 @@ class Sender:
             lines.append(f"{'【重发】' if row['resend'] else ''}"
                          f"{HEADLINES.get(row['kind'], '提醒')}：{data.get('title', '')}"
                          f"（{level}{due_label}）→ {self._recipient(row).name}")
-        incidents = list(dict.fromkeys(r["incident_id"] for r in group))
-        links = [(f"事件#{i}", self.links.incident(i)) for i in incidents[:DIGEST_LINKS]]
-        return Message(f"舆情提醒汇总（{len(group)}条）", tuple(lines), tuple(links), None)
+        # each incident's page and, from its first alert, the link that acknowledges it
+        firsts = list({r["incident_id"]: r for r in reversed(group)}.values())[::-1]
+        links: list[tuple[str, str]] = []
+        for row in firsts[:DIGEST_LINKS]:
+            links.append((f"事件#{row['incident_id']}", self.links.incident(row["incident_id"])))
+            if (ack := self.links.ack(row, channel)) is not None:
+                links.append((f"确认#{row['incident_id']}", ack))
+        people = tuple(self._recipient(r) for r in group)
+        return Message(f"舆情提醒汇总（{len(group)}条）", tuple(lines), tuple(links), None,
+                       also=people)
 
     def _recipient(self, row: dict[str, Any]) -> Recipient:
         person = self.roster.person(row["person"])

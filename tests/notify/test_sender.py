@@ -276,3 +276,25 @@ async def test_a_fault_reported_by_e_mail_reaches_the_duty_officer(
     on_duty = load_roster().on_duty("duty_officer", START)[0]
     assert mail["To"] == on_duty.email
     assert "duty-dingtalk" in mail.get_payload(0).get_payload(decode=True).decode()
+
+
+async def test_a_digest_mentions_its_people_and_carries_the_acknowledgement_link(
+        aiohttp_server: Callable[..., Awaitable[TestServer]], store: Store,
+        session: aiohttp.ClientSession) -> None:
+    clock = SimClock(START)
+    fake = Fake(now=lambda: clock.now().timestamp())
+    server = await aiohttp_server(wecom_app(fake, key="k-1"))
+    robot = WeCom(name="duty-wecom", type="wecom", key_env="WECOM_KEY",
+                  base_url=str(server.make_url("")).rstrip("/"))
+    s = Sender(store, ChannelsFile(channels=[robot]),
+               Routing(rules=[Rule(name="all", channels=["duty-wecom"])]), load_roster(), clock,
+               session, Links(lambda i: f"https://y.example/incidents/{i}",
+                              lambda row, ch: f"https://y.example/ack/{row['id']}"))
+    queue(store, 60)
+    await drain(s, clock, minutes=1)
+    digests = [m["markdown"]["content"] for m in fake.received
+               if "舆情提醒汇总" in m["markdown"]["content"]]
+    assert digests
+    for content in digests:
+        assert "<@ZhiBanJia>" in content  # the person the reminders are for
+        assert "[确认#1](https://y.example/ack/" in content

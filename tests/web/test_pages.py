@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from aiohttp.test_utils import TestClient
 
 from monitor.clock import SimClock
 from monitor.incidents.engine import Changes
-from monitor.records import Incident, IncidentStatus
+from monitor.records import Incident, IncidentStatus, TimelineEvent
 from monitor.store import Store
 from monitor.store.incidents import apply_changes, timeline_of
+from monitor.web.pages import _event_detail
 from tests.notify.test_ack_web import NOW
 from tests.web.test_auth import csrf_of, sign_in
 
@@ -100,12 +102,7 @@ def test_the_chart_draws_hours_negativity_milestones_and_deadlines() -> None:
 
 
 def test_a_backdated_entry_says_who_recorded_it_and_when() -> None:
-    from datetime import datetime as dt
-
-    from monitor.records import TimelineEvent
-    from monitor.web.pages import _event_detail
-
-    event = TimelineEvent(7, dt.fromisoformat("2026-03-03T04:00:00+00:00"), "milestone_recorded",
+    event = TimelineEvent(7, datetime.fromisoformat("2026-03-03T04:00:00+00:00"), "milestone_recorded",
                           "值班员甲", {"kind": "authoritative_release", "url": "https://w.example/1",
                                    "time": "2026-03-02T09:00:00+08:00", "backdated": True})
     shown = _event_detail(event)
