@@ -72,6 +72,14 @@ Size = Annotated[int, BeforeValidator(parse_size)]
 _ADDRESS_LIKE = re.compile(r"\d+(?:\.\d+)+|[0-9a-fA-F.]*:[0-9a-fA-F:.]*")
 
 
+def _is_network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -120,12 +128,9 @@ class FetchSettings(_Strict):
     def _hosts_or_ranges(cls, value: list[str]) -> list[str]:
         for entry in value:
             # what looks like an address or a range must be one, not quietly a host name
-            if "/" in entry or _ADDRESS_LIKE.fullmatch(entry):
-                try:
-                    ipaddress.ip_network(entry, strict=False)
-                except ValueError:
-                    raise ValueError(f"{entry!r} is neither a host name nor a valid IP address "
-                                     "or CIDR range (e.g. 10.0.0.0/8)") from None
+            if ("/" in entry or _ADDRESS_LIKE.fullmatch(entry)) and not _is_network(entry):
+                raise ValueError(f"{entry!r} is neither a host name nor a valid IP address "
+                                 "or CIDR range (e.g. 10.0.0.0/8)")
         return value
 
 
@@ -143,11 +148,9 @@ class WebSettings(_Strict):
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         for entry in value:
-            try:
-                ipaddress.ip_network(entry, strict=False)
-            except ValueError:
+            if not _is_network(entry):
                 raise ValueError(f"{entry!r} is not an IP address or CIDR range (e.g. "
-                                 "10.0.0.5 or 10.0.0.0/24)") from None
+                                 "10.0.0.5 or 10.0.0.0/24)")
         return value
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiosmtpd.controller import Controller
 
 from monitor.clock import SimClock
 from monitor.collect.fetch import Fetcher
@@ -105,3 +110,22 @@ def poll(store: Store, fetcher: Fetcher, clock: SimClock
         return {r.source: r for r in await poller.poll_once(list(sources))}
 
     return run
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, list[EmailMessage]]]:
+    """A real SMTP server on loopback; the mails it accepted."""
+    got: list[EmailMessage] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            got.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+            return "250 OK"
+
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, got
+    controller.stop()

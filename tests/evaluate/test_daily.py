@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import io
 import logging
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,6 @@ import aiohttp
 import docx
 import pytest
 from aiohttp.test_utils import TestServer
-from aiosmtpd.controller import Controller
 
 from monitor.app import build_app
 from monitor.clock import SHANGHAI, SimClock
@@ -56,25 +53,6 @@ def scenario() -> list[dict[str, Any]]:
         action(OPENED + 240, "milestone", FIRST, kind="authoritative_release",
                url="https://wjw.example/1"),
         end_hours=24)
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, list[EmailMessage]]]:
-    """A real SMTP server on loopback; the mails it accepted."""
-    got: list[EmailMessage] = []
-
-    class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            got.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
-            return "250 OK"
-
-    with socket.socket() as probe:  # a free port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, got
-    controller.stop()
 
 
 @pytest.fixture

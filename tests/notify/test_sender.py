@@ -4,18 +4,15 @@ a wrong secret, transport faults and the fallback."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from email import message_from_bytes
-from email.message import Message as Mail
+from email.message import EmailMessage
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from monitor.clock import SimClock
@@ -240,42 +237,30 @@ async def test_rules_route_by_the_watch_plans_the_incident_hit(
 
 async def test_a_fault_reported_by_e_mail_reaches_the_duty_officer(
         aiohttp_server: Callable[..., Awaitable[TestServer]], store: Store,
-        session: aiohttp.ClientSession) -> None:
-    got: list[Mail] = []
-
-    class Handler:
-        async def handle_DATA(self, server: Any, smtp: Any, envelope: Any) -> str:
-            got.append(message_from_bytes(envelope.content))
-            return "250 OK"
-
-    with socket.socket() as probe:  # a free port for the SMTP server
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        clock = SimClock(START)
-        ding = Fake(now=lambda: clock.now().timestamp())
-        ding_server = await aiohttp_server(dingtalk_app(ding, token="t-1", secret="OTHER"))
-        channels = [DingTalk(name="duty-dingtalk", type="dingtalk", token_env="DT_TOKEN",
-                             secret_env="DT_SECRET",
-                             base_url=str(ding_server.make_url("")).rstrip("/")),
-                    Email(name="mail", type="email", host="127.0.0.1", port=port,
-                          security="none", sender="yuqing@wjw.example.org")]
-        # the shipped order: mail first, then the robot whose secret is wrong
-        s = sender(store, clock, session, channels, ["duty-dingtalk"],
-                   admin=["mail", "duty-dingtalk"])
-        queue(store, 1)
-        await drain(s, clock, minutes=0.5)
-    finally:
-        controller.stop()
+        session: aiohttp.ClientSession, smtp: tuple[int, list[EmailMessage]]) -> None:
+    port, got = smtp
+    clock = SimClock(START)
+    ding = Fake(now=lambda: clock.now().timestamp())
+    ding_server = await aiohttp_server(dingtalk_app(ding, token="t-1", secret="OTHER"))
+    channels = [DingTalk(name="duty-dingtalk", type="dingtalk", token_env="DT_TOKEN",
+                         secret_env="DT_SECRET",
+                         base_url=str(ding_server.make_url("")).rstrip("/")),
+                Email(name="mail", type="email", host="127.0.0.1", port=port,
+                      security="none", sender="yuqing@wjw.example.org")]
+    # the shipped order: mail first, then the robot whose secret is wrong
+    s = sender(store, clock, session, channels, ["duty-dingtalk"],
+               admin=["mail", "duty-dingtalk"])
+    queue(store, 1)
+    await drain(s, clock, minutes=0.5)
     rows = store.transaction(lambda c: c.execute(
         select(outbox.c.kind, outbox.c.status, outbox.c.last_error)).all())
     assert ("delivery_fault", "sent", None) in rows
     [mail] = got
     on_duty = load_roster().on_duty("duty_officer", START)[0]
     assert mail["To"] == on_duty.email
-    assert "duty-dingtalk" in mail.get_payload(0).get_payload(decode=True).decode()
+    text = mail.get_body(("plain",))
+    assert text is not None
+    assert "duty-dingtalk" in text.get_content()
 
 
 async def test_a_digest_mentions_its_people_and_carries_the_acknowledgement_link(
