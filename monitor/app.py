@@ -20,18 +20,15 @@ from monitor.collect.poller import Poller, PollReport, parser_pool
 from monitor.config import Settings, SourceList, load_sources
 from monitor.evaluate.daily import DailyReports, daily_targets
 from monitor.evaluate.reports import context_for
-from monitor.evaluate.schedule import load_reports
 from monitor.incidents import make_engine
 from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage
-from monitor.notify.routing import load_routing
+from monitor.notify.alerting import load_alerting
 from monitor.notify.sender import Links, Sender
-from monitor.notify.settings import load_channels
 from monitor.notify.web import ACK_SECRET_ENV, ack_routes, ack_secret, ack_url
 from monitor.records import FetchStatus
 from monitor.response.clocks import Clocks
 from monitor.response.policy import load_policy
-from monitor.response.roster import load_roster
 from monitor.response.stage import ResponseStage
 from monitor.store import Store
 from monitor.store.incidents import list_incidents
@@ -67,11 +64,10 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     sources = sources or load_sources(settings.sources_path)
     analyzer = load_analyzer(settings.profile_path, settings.plans_path, settings.models_dir)
     incident_settings = load_incident_settings(settings.incidents_path)
-    roster = load_roster(settings.roster_path)
+    alerting = load_alerting(settings)
+    roster, channels, routing, reports = (alerting.roster, alerting.channels, alerting.routing,
+                                          alerting.reports)
     clocks = Clocks(load_policy(settings.policy_path), roster)
-    channels = load_channels(settings.channels_path)
-    routing = load_routing(settings.routing_path, channels, settings.channels_path)
-    reports = load_reports(settings.reports_path, roster, channels)
     report_context = context_for(roster, settings.profile_path)
     public = settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"
     secret = ack_secret()

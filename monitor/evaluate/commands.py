@@ -31,7 +31,6 @@ from monitor.evaluate.reports import (
     period_report,
     usual_periods,
 )
-from monitor.response.roster import load_roster
 
 _config = cli_options.config
 _db = cli_options.db
@@ -55,7 +54,11 @@ def _day(text: str) -> date:
 
 
 def context(settings: Settings, now: datetime) -> Context:
-    return context_for(load_roster(settings.roster_path), settings.profile_path)(now)
+    # the whole alerting configuration is checked, as every command does, though a report
+    # needs only the roster from it
+    from monitor.notify.alerting import load_alerting
+
+    return context_for(load_alerting(settings).roster, settings.profile_path)(now)
 
 
 def render(doc: Document, fmt: str) -> bytes:

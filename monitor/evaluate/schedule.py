@@ -52,6 +52,8 @@ def load_reports(path: Path, roster: Roster, channels: ChannelsFile) -> ReportsF
     channels file: a wrong name stops the service at start, not a report months later."""
     loaded = read_yaml(path)
     reports = validate(path, ReportsFile, loaded)
+    if not reports.enabled:
+        return reports  # nobody is sent anything, so the names are not checked
     daily = reports.daily
     by_name = {c.name: c for c in channels.channels}
     problems = []

@@ -14,10 +14,9 @@ from monitor import cli_options
 from monitor.clock import WallClock
 from monitor.config import load_settings
 from monitor.errors import ConfigError
+from monitor.notify.alerting import load_alerting
 from monitor.notify.channels import Outcome, Recipient, make_channel
 from monitor.notify.render import render
-from monitor.notify.settings import load_channels
-from monitor.response.roster import load_roster
 from monitor.store.deliveries import due
 
 
@@ -34,8 +33,8 @@ def alerts() -> None:
 def test_command(channel: str, person: str | None, config: Path | None) -> None:
     """Send a test message through CHANNEL and print the platform's reply."""
     settings = load_settings(config)
-    chosen = load_channels(settings.channels_path).get(channel)
-    roster = load_roster(settings.roster_path)
+    alerting = load_alerting(settings)
+    chosen, roster = alerting.channels.get(channel), alerting.roster
     clock = WallClock()
     if person is not None:
         found = roster.person(person)
@@ -72,15 +71,13 @@ def test_command(channel: str, person: str | None, config: Path | None) -> None:
 def send_command(seconds: float, config: Path | None, db: str | None) -> None:
     """Deliver what waits in the outbox, then exit: what the service does continuously, once
     (to catch up, or to drain the outbox while the service is stopped)."""
-    from monitor.notify.routing import load_routing
     from monitor.notify.sender import Links, Sender
     from monitor.notify.web import ack_secret, ack_url
     from monitor.store import Store
 
     settings = load_settings(config, database=db)
-    channels = load_channels(settings.channels_path)
-    routing = load_routing(settings.routing_path, channels, settings.channels_path)
-    roster = load_roster(settings.roster_path)
+    alerting = load_alerting(settings)
+    channels, routing, roster = alerting.channels, alerting.routing, alerting.roster
     public = settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"
     clock = WallClock()
     secret_value = ack_secret()

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -187,59 +187,77 @@ class Sender:
         room = limiter.capacity(now) if limiter else len(rows)
         if room <= 0:
             return 0
+        # a robot posts in a group everybody reads: one alert to several people is one
+        # message mentioning them all, not one message each
+        robot = isinstance(self.settings[name], WeCom | DingTalk | Feishu)
+        units = _bundles(rows) if robot else [[r] for r in rows]
         # more waiting than the robot takes now: digests instead of dropping or delaying
-        if limiter and len(rows) > room:
-            groups = [rows[i:i + DIGEST_SIZE] for i in range(0, len(rows), DIGEST_SIZE)][:room]
+        if limiter and len(units) > room:
+            groups = [units[i:i + DIGEST_SIZE] for i in range(0, len(units), DIGEST_SIZE)][:room]
         else:
-            groups = [[r] for r in rows[:room]]
+            groups = [[u] for u in units[:room]]
         # the lease outlives the send's own timeout, so a lease that runs out means the
         # sender died while sending
         lease_s = self.settings[name].timeout + LEASE_MARGIN_S
+        attempted = 0
         for waiting in groups:
             until = self.clock.now() + timedelta(seconds=lease_s)
-            taken = await self.store.run(partial(lease, ids=[r["id"] for r in waiting],
-                                                 until=until))
-            group = [r for r in waiting if r["id"] in taken]
-            if not group:
+            taken = set(await self.store.run(partial(
+                lease, ids=[r["id"] for u in waiting for r in u], until=until)))
+            held = [kept for u in waiting if (kept := [r for r in u if r["id"] in taken])]
+            if not held:
                 continue
+            group = [r for u in held for r in u]
+            attempted += len(group)
             failpoints.hit("notify.after_lease")
-            outcome = await channel.send(self._message(group, name))
+            outcome = await channel.send(self._message(held, name))
             failpoints.hit("notify.after_send")
             if limiter is not None:
                 limiter.record(self.clock.now().timestamp())
                 if outcome.retry_after and not outcome.delivered:
                     limiter.locked_until = self.clock.now().timestamp() + outcome.retry_after
             await self.store.run(partial(self._record, group=group, outcome=outcome, name=name))
-        return sum(len(g) for g in groups)
+        return attempted
 
-    def _message(self, group: list[dict[str, Any]], channel: str) -> Message:
-        first = group[0]
-        to = self._recipient(first)
-        if len(group) == 1:
+    def _message(self, units: list[list[dict[str, Any]]], channel: str) -> Message:
+        """One alert (to one person, or to several on a group robot) or a digest of many."""
+        first = units[0][0]
+        if len(units) == 1:
+            bundle = units[0]
             incident, evidence = self.store.transaction(lambda c: (
                 get_incident(c, first["incident_id"]),
                 incident_evidence(c, first["incident_id"])))
-            return render(first["kind"], first["data"], incident, to,
-                          self.links.incident(first["incident_id"]),
-                          self.links.ack(first, channel), resend=bool(first["resend"]),
-                          evidence=evidence, now=self.clock.now())
+            message = render(first["kind"], first["data"], incident, self._recipient(first),
+                             self.links.incident(first["incident_id"]),
+                             self.links.ack(first, channel), resend=bool(first["resend"]),
+                             evidence=evidence, now=self.clock.now())
+            if len(bundle) == 1:
+                return message
+            # each person acknowledges with a link of their own, as they would alone
+            own = [message.links[0]] + [
+                (f"确认收到（{self._recipient(r).name}）", ack) for r in bundle
+                if (ack := self.links.ack(r, channel)) is not None][:DIGEST_LINKS]
+            return replace(message, links=tuple(own),
+                           also=tuple(self._recipient(r) for r in bundle[1:]))
         lines = []
-        for row in group:
-            data = row["data"]
+        for unit in units:
+            row, data = unit[0], unit[0]["data"]
             level = LEVELS.get(str(data.get("level")), "待定级")
             due_label = f"，{data['label']}" if data.get("label") else ""
+            names = "、".join(dict.fromkeys(self._recipient(r).name for r in unit))
             lines.append(f"{'【重发】' if row['resend'] else ''}"
                          f"{HEADLINES.get(row['kind'], '提醒')}：{data.get('title', '')}"
-                         f"（{level}{due_label}）→ {self._recipient(row).name}")
+                         f"（{level}{due_label}）→ {names}")
         # each incident's page and, from its first alert, the link that acknowledges it
-        firsts = list({r["incident_id"]: r for r in reversed(group)}.values())[::-1]
+        rows = [r for u in units for r in u]
+        firsts = list({r["incident_id"]: r for r in reversed(rows)}.values())[::-1]
         links: list[tuple[str, str]] = []
         for row in firsts[:DIGEST_LINKS]:
             links.append((f"事件#{row['incident_id']}", self.links.incident(row["incident_id"])))
             if (ack := self.links.ack(row, channel)) is not None:
                 links.append((f"确认#{row['incident_id']}", ack))
-        people = tuple(self._recipient(r) for r in group)
-        return Message(f"舆情提醒汇总（{len(group)}条）", tuple(lines), tuple(links), None,
+        people = tuple(self._recipient(r) for r in rows)
+        return Message(f"舆情提醒汇总（{len(units)}条）", tuple(lines), tuple(links), None,
                        also=people)
 
     def _recipient(self, row: dict[str, Any]) -> Recipient:
@@ -331,6 +349,17 @@ class Sender:
             except Exception:
                 log.exception("sender failed; the alerts stay in the outbox and are retried")
             await until_woken(self._wake, 1.0)
+
+
+def _bundles(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows of one alert told to several people at once (one due action's ``tell``: their
+    keys differ only in the person) together, in the order the first of each came."""
+    bundles: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+    for row in rows:
+        key = str(row["key"])
+        occasion = key.rsplit(":", 1)[0] if key.startswith("due:") else key
+        bundles.setdefault((occasion, bool(row["resend"])), []).append(row)
+    return list(bundles.values())
 
 
 def _overrides_silence(row: dict[str, Any]) -> bool:

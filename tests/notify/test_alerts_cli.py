@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestServer
 
 from monitor.store import Store
@@ -26,8 +27,10 @@ channels:
     keyword: 舆情
     base_url: {str(server.make_url("")).rstrip("/")}
 """, encoding="utf-8")
-    config = tmp_path / "monitor.yaml"
-    config.write_text("channels: channels.yaml\n", encoding="utf-8")
+    # every command checks the whole alerting configuration: routing and reports that name
+    # only this channel
+    config = alerting_config(tmp_path, (tmp_path / "channels.yaml").read_text(encoding="utf-8"),
+                             "rules:\n  - name: all\n    channels: [duty-dingtalk]\n")
     args = ("alerts", "test", "duty-dingtalk", "--to", "duty-a", "--config", str(config))
     code, out, err = await monitor(*args, env={"T_DT_TOKEN": "t-1", "T_DT_SECRET": "SEC"})
     assert code == 0, err
@@ -44,8 +47,10 @@ channels:
 def alerting_config(tmp_path: Path, channels: str, routing: str) -> Path:
     (tmp_path / "channels.yaml").write_text(channels, encoding="utf-8")
     (tmp_path / "routing.yaml").write_text(routing, encoding="utf-8")
+    (tmp_path / "reports.yaml").write_text("enabled: false\n", encoding="utf-8")
     config = tmp_path / "monitor.yaml"
-    config.write_text("channels: channels.yaml\nrouting: routing.yaml\n", encoding="utf-8")
+    config.write_text("channels: channels.yaml\nrouting: routing.yaml\nreports: reports.yaml\n",
+                      encoding="utf-8")
     return config
 
 
@@ -81,3 +86,15 @@ async def test_a_routing_typo_is_refused_and_kills_no_alert(tmp_path: Path,
     statuses = store.transaction(lambda c: [r[0] for r in c.exec_driver_sql(
         "SELECT status FROM outbox").fetchall()])
     assert statuses == ["pending", "pending"]
+
+
+@pytest.mark.parametrize("command", [
+    ("alerts", "test", "duty-wecom"),
+    ("report", "period", "--last", "day", "--db", "sqlite:///m.db")])
+async def test_every_command_refuses_the_routing_typo(tmp_path: Path,
+                                                      command: tuple[str, ...]) -> None:
+    config = alerting_config(tmp_path, WECOM,
+                             "rules:\n  - name: all\n    channels: [duty-wecon]\n")
+    code, _, err = await monitor(*command, "--config", str(config))
+    assert code == 2
+    assert "routing.yaml:3: channel 'duty-wecon' is not in" in err

@@ -25,6 +25,7 @@ from monitor.response.roster import load_roster
 from monitor.store import Store
 from monitor.store.deliveries import add_silence
 from monitor.store.incidents import apply_changes, timeline_after
+from monitor.store.response import add_outbox
 from monitor.store.schema import deliveries, outbox
 from monitor.store.signals import put_signals
 from tests.incidents.conftest import START
@@ -283,3 +284,42 @@ async def test_a_digest_mentions_its_people_and_carries_the_acknowledgement_link
     for content in digests:
         assert "<@ZhiBanJia>" in content  # the person the reminders are for
         assert "[确认#1](https://y.example/ack/" in content
+
+
+async def test_one_reminder_to_two_people_is_one_group_message_and_two_e_mails(
+        aiohttp_server: Callable[..., Awaitable[TestServer]], store: Store,
+        session: aiohttp.ClientSession, smtp: tuple[int, list[EmailMessage]]) -> None:
+    port, got = smtp
+    clock = SimClock(START)
+    fake = Fake(now=lambda: clock.now().timestamp())
+    server = await aiohttp_server(wecom_app(fake, key="k-1"))
+    channels = [WeCom(name="duty-wecom", type="wecom", key_env="WECOM_KEY",
+                      base_url=str(server.make_url("")).rstrip("/")),
+                Email(name="mail", type="email", host="127.0.0.1", port=port,
+                      security="none", sender="yuqing@wjw.example.org")]
+    s = Sender(store, ChannelsFile(channels=channels),
+               Routing(rules=[Rule(name="all", channels=["duty-wecom", "mail"])]),
+               load_roster(), clock, session,
+               Links(lambda i: f"https://y.example/incidents/{i}",
+                     lambda row, ch: f"https://y.example/ack/{row['person']}"))
+    # one due action telling both officers on duty, as the clocks queue it
+    people = {"duty-a": ("ZhiBanJia", "duty-a@wjw.example.org"),
+              "duty-b": ("ZhiBanYi", "duty-b@wjw.example.org")}
+    store.transaction(lambda c: add_outbox(c, [{
+        "key": f"due:7:reminder:duty_officer:{person}", "incident_id": 1, "created_at": START,
+        "kind": "reminder", "person": person, "role": "duty_officer",
+        "channels": {"wecom": wecom, "email": email},
+        "data": {"title": "凤庆县人民医院产妇死亡", "level": "II",
+                 "label": "首次权威发布（5小时时限）",
+                 "deadline_due": (START + timedelta(hours=1)).isoformat()},
+        "next_attempt_at": START} for person, (wecom, email) in people.items()]))
+    await drain(s, clock, minutes=0.5)
+    assert statuses(store) == {"sent": 2}
+    [posted] = [m["markdown"]["content"] for m in fake.received]
+    assert "<@ZhiBanJia>" in posted
+    assert "<@ZhiBanYi>" in posted
+    assert "舆情提醒汇总" not in posted  # one alert, told as itself
+    assert "确认收到（值班员甲）](https://y.example/ack/duty-a)" in posted
+    assert "确认收到（值班员乙）](https://y.example/ack/duty-b)" in posted
+    # e-mail is personal: one each
+    assert sorted(m["To"] for m in got) == sorted(e for _, e in people.values())

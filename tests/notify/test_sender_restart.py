@@ -45,7 +45,10 @@ channels:
     (tmp_path / "routing.yaml").write_text(
         "rules:\n  - {name: all, channels: [duty-wecom]}\n", encoding="utf-8")
     config = tmp_path / "monitor.yaml"
-    config.write_text("channels: channels.yaml\nrouting: routing.yaml\n", encoding="utf-8")
+    # no daily report: the shipped one is mailed, and this file has no e-mail channel
+    (tmp_path / "reports.yaml").write_text("enabled: false\n", encoding="utf-8")
+    config.write_text("channels: channels.yaml\nrouting: routing.yaml\nreports: reports.yaml\n",
+                      encoding="utf-8")
     args = ("alerts", "send", "--config", str(config), "--db", f"sqlite:///{outbox_db}")
     env = {"T_WECOM_KEY": "k-1"}
     code, _, _ = await monitor(*args, env={**env, "MONITOR_FAILPOINTS": "notify.after_send=4"})
