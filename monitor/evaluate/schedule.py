@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from monitor.config import line_of, read_yaml, validate
+from monitor.config import YamlDoc, line_of, read_yaml, validate
 from monitor.errors import ConfigError
 from monitor.notify.settings import ChannelsFile, Email
 from monitor.response.roster import Roster
@@ -52,8 +52,13 @@ def load_reports(path: Path, roster: Roster, channels: ChannelsFile) -> ReportsF
     channels file: a wrong name stops the service at start, not a report months later."""
     loaded = read_yaml(path)
     reports = validate(path, ReportsFile, loaded)
-    if not reports.enabled:
-        return reports  # nobody is sent anything, so the names are not checked
+    if reports.enabled:  # when nobody is sent anything, the names are not checked
+        _check_names(path, loaded, reports, roster, channels)
+    return reports
+
+
+def _check_names(path: Path, loaded: YamlDoc, reports: ReportsFile, roster: Roster,
+                 channels: ChannelsFile) -> None:
     daily = reports.daily
     by_name = {c.name: c for c in channels.channels}
     problems = []
@@ -90,7 +95,6 @@ def load_reports(path: Path, roster: Roster, channels: ChannelsFile) -> ReportsF
             problems.append(f"{where('mail_channel')}: {exc}")
     if problems:
         raise ConfigError("\n".join(problems))
-    return reports
 
 
 def mail_settings(reports: ReportsFile, channels: ChannelsFile) -> Email:
