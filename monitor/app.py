@@ -17,7 +17,7 @@ from monitor.analyze.stage import AnalysisStage
 from monitor.clock import Clock, WallClock
 from monitor.collect.fetch import Fetcher
 from monitor.collect.poller import Poller, PollReport, parser_pool
-from monitor.config import Settings, SourceList, load_sources
+from monitor.config import Settings, SourceList, load_settings_sources
 from monitor.evaluate.daily import DailyReports, daily_targets
 from monitor.evaluate.reports import context_for
 from monitor.incidents import make_engine
@@ -61,7 +61,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     ``sources`` replaces the sources file (the demo serves its own feeds)."""
     given = sources
     # a bad file fails before anything starts
-    sources = sources or load_sources(settings.sources_path)
+    sources = sources or load_settings_sources(settings)
     analyzer = load_analyzer(settings.profile_path, settings.plans_path, settings.models_dir)
     incident_settings = load_incident_settings(settings.incidents_path)
     alerting = load_alerting(settings)
@@ -89,7 +89,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         store = Store(settings.database_url)
         opened.callback(store.close)
         app[STORE] = store
-        fetcher = Fetcher(settings.fetch, sources.trusted_hosts)
+        fetcher = Fetcher.for_sources(settings.fetch, sources)
         opened.push_async_callback(fetcher.close)
         pool = parser_pool()
         opened.callback(pool.shutdown)

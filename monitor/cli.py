@@ -9,19 +9,21 @@ import logging
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterable
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import wraps
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
 from monitor import cli_options
 from monitor.clock import SHANGHAI, WallClock
-from monitor.config import Settings, load_settings, load_sources
+from monitor.config import Settings, SourceList, load_settings, load_settings_sources
 from monitor.errors import MonitorError
 from monitor.gc_thresholds import collect_less
 from monitor.records import Item, Source
@@ -152,11 +154,11 @@ def fetch(once: bool, config: Path | None, db: str | None, sources: Path | None,
     """Poll sources once; print each source's status, HTTP code, new items, reposts, time."""
     _logging(logging.ERROR)
     settings = load_settings(config, database=db, sources=sources)
-    source_list = load_sources(settings.sources_path)
+    source_list = load_settings_sources(settings)
     # naming a source polls it even if it is disabled
     chosen = ([replace(source_list.by_name(n), enabled=True) for n in only] if only
               else source_list.sources)
-    reports = asyncio.run(_fetch_once(settings, chosen, source_list.trusted_hosts))
+    reports = asyncio.run(_fetch_once(settings, chosen, source_list))
     if as_json:
         click.echo(json.dumps([_report_json(r) for r in reports], ensure_ascii=False, indent=2))
     else:
@@ -165,14 +167,67 @@ def fetch(once: bool, config: Path | None, db: str | None, sources: Path | None,
         sys.exit(1)
 
 
+@main.command("sources")
+@_config
+@_sources
+@_errors_to_exit
+def sources_command(config: Path | None, sources: Path | None) -> None:
+    """List the sources as the service reads them, defaults included, and each host's
+    limits: what a sources.yaml of names and URLs was taken to mean."""
+    from monitor.collect.fetch import Fetcher
+
+    settings = load_settings(config, sources=sources)
+    source_list = load_settings_sources(settings)
+    click.echo(f"{settings.sources_path}: {len(source_list.sources)} sources "
+               f"({sum(s.enabled for s in source_list.sources)} enabled)")
+    header = ("name", "kind", "media", "region", "interval", "host", "enabled")
+    rows = []
+    for s in source_list.sources:
+        def shown(key: str, value: str, source: Source = s) -> str:
+            return value + ("*" if key in source.assumed else "")
+        rows.append((s.name, shown("kind", s.kind.value), shown("media", s.media.value),
+                     shown("region", s.region), f"{s.interval_s // 60}m",
+                     urlsplit(s.url).hostname or "", "yes" if s.enabled else "no"))
+    click.echo(_table(header, rows))
+    if any(s.assumed for s in source_list.sources):
+        click.echo("* not in the file, assumed: kind told from each response, media unknown "
+                   "(其他), region the jurisdiction's")
+    fetcher = Fetcher.for_sources(settings.fetch, source_list)
+    enabled = [s for s in source_list.sources if s.enabled]
+    long = fetcher.long_rounds(enabled)
+    hosts = sorted({urlsplit(s.url).hostname or "" for s in enabled})
+    host_rows = []
+    for host in hosts:
+        limits = fetcher.throttle.of(host)
+        count = sum(1 for s in enabled if urlsplit(s.url).hostname == host)
+        note = "rsshub" if host == source_list.rsshub_host else ""
+        if host in long:
+            note = (note + ", " if note else "") + f"a round takes at least {long[host][1]:.0f} s"
+        host_rows.append((host, str(count), str(limits.concurrency), f"{limits.gap:g}s", note))
+    click.echo("")
+    click.echo(_table(("host", "sources", "at once", "gap", "note"), host_rows))
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    widths = [max(_columns(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(cell + " " * (w - _columns(cell))
+                               for cell, w in zip(row, widths, strict=True)).rstrip()
+                     for row in [header, *rows])
+
+
+def _columns(text: str) -> int:
+    """Terminal columns: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 async def _fetch_once(settings: Settings, sources: list[Source],
-                      trusted: list[str]) -> list[PollReport]:
+                      source_list: SourceList) -> list[PollReport]:
     from monitor.collect.fetch import Fetcher
     from monitor.collect.poller import Poller, parser_pool
     from monitor.store import Store
 
     store = Store(settings.database_url)
-    fetcher = Fetcher(settings.fetch, trusted)
+    fetcher = Fetcher.for_sources(settings.fetch, source_list)
     total = sum(s.enabled for s in sources)
     done = 0
 
@@ -544,6 +599,6 @@ def _scenario_start(first_line: str) -> datetime:
 
 def _source_weights(settings: Settings) -> dict[str, float]:
     try:
-        return {s.name: s.weight for s in load_sources(settings.sources_path).sources}
+        return {s.name: s.weight for s in load_settings_sources(settings).sources}
     except MonitorError:
         return {}

@@ -68,6 +68,7 @@ Duration = Annotated[int, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 
 
+_HOST_NAME = re.compile(r"[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\]")
 # dotted digits (10.0.0.300) or anything with a colon (fd00::1): meant as an address
 _ADDRESS_LIKE = re.compile(r"\d+(?:\.\d+)+|[0-9a-fA-F.]*:[0-9a-fA-F:.]*")
 
@@ -87,9 +88,10 @@ class _Strict(BaseModel):
 class SourceModel(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
     url: str
-    kind: SourceKind = SourceKind.RSS
-    media: Media
-    region: str = Field(min_length=1)
+    # left out: a route is rsshub, anything else is told from the response
+    kind: SourceKind | None = None
+    media: Media = Media.UNKNOWN
+    region: str | None = Field(default=None, min_length=1)  # default: the jurisdiction's
     interval: Duration = Field(default=DEFAULT_INTERVAL_S, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S)
     weight: float = Field(default=1.0, ge=0.0, le=10.0)
     enabled: StrictBool = True  # "no" in quotes is a string, not false
@@ -106,9 +108,26 @@ class SourceModel(_Strict):
         return url
 
 
+class HostModel(_Strict):
+    """How hard one host may be asked: its sources share these, whatever their number."""
+    concurrency: int | None = Field(default=None, ge=1, le=64)  # requests at once
+    gap: float | None = Field(default=None, ge=0.0, le=600.0)  # seconds between request starts
+    headers: dict[str, str] = Field(default_factory=dict)  # under each source's own headers
+
+
 class SourcesFile(_Strict):
     rsshub: str | None = None  # base URL of the RSSHub instance that serves kind: rsshub routes
+    hosts: dict[str, HostModel] = Field(default_factory=dict)  # by host name, e.g. rsshub.local
     sources: list[SourceModel]
+
+    @field_validator("hosts")
+    @classmethod
+    def _host_names(cls, value: dict[str, HostModel]) -> dict[str, HostModel]:
+        for name in value:
+            if not _HOST_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a host name: give the name alone, as in "
+                                 "rsshub.example.org or 10.0.0.5, without scheme, port or path")
+        return value
 
 
 class FetchSettings(_Strict):
@@ -237,10 +256,20 @@ def _split_env(name: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class HostPolicy:
+    """What sources.yaml says of one host; None leaves the fetch settings' default."""
+    concurrency: int | None = None
+    gap: float | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SourceList:
     sources: list[Source]
     # The self-hosted RSSHub named in the file is trusted even on a private address.
     trusted_hosts: list[str] = field(default_factory=list)
+    hosts: dict[str, HostPolicy] = field(default_factory=dict)
+    rsshub_host: str | None = None  # the operator's own server: generous defaults
 
     def by_name(self, name: str) -> Source:
         for source in self.sources:
@@ -250,8 +279,25 @@ class SourceList:
                           f"{', '.join(s.name for s in self.sources)}")
 
 
-def load_sources(path: Path) -> SourceList:
-    """Read and validate a sources file; every source, enabled or not, in file order."""
+def load_settings_sources(settings: Settings) -> SourceList:
+    """The sources file of these settings, a source without a region taking the city of the
+    jurisdiction profile."""
+    return load_sources(settings.sources_path, _jurisdiction(settings.profile_path))
+
+
+def _jurisdiction(profile_path: Path) -> str | None:
+    # only the name is read here; the analyzer validates the whole profile when it loads it
+    try:
+        data = read_yaml(profile_path).data
+    except ConfigError:
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    return str(name) if name else None
+
+
+def load_sources(path: Path, default_region: str | None = None) -> SourceList:
+    """Read and validate a sources file; every source, enabled or not, in file order.
+    ``default_region``: the region of a source that names none (the jurisdiction's city)."""
     loaded = read_yaml(path)
     model = validate(path, SourcesFile, loaded)
     rsshub = os.environ.get("MONITOR_RSSHUB") or model.rsshub
@@ -263,20 +309,25 @@ def load_sources(path: Path) -> SourceList:
             raise ConfigError(f"{path}:{line}: source {src.name!r} is listed twice "
                               f"(first at index {seen[src.name]}); names must be unique")
         seen[src.name] = index
-        url = src.url
+        given = loaded.data["sources"][index]
+        assumed = tuple(key for key in ("kind", "media", "region") if key not in given)
+        url, kind = src.url, src.kind
         if url.startswith("/"):
-            if src.kind is not SourceKind.RSSHUB:
+            if kind not in (None, SourceKind.RSSHUB):
                 raise ConfigError(f"{path}:{line}: source {src.name!r}: a route ({url}) needs "
                                   "kind: rsshub; other kinds need a full http(s) URL")
             if not rsshub:
                 raise ConfigError(f"{path}:{line}: source {src.name!r}: route {url} needs an "
                                   "RSSHub base: set `rsshub:` at the top of the file or MONITOR_RSSHUB")
-            url = urljoin(rsshub.rstrip("/") + "/", url.lstrip("/"))
-        result.append(Source(name=src.name, url=url, kind=src.kind, media=src.media,
-                             region=src.region, interval_s=src.interval, weight=src.weight,
-                             enabled=src.enabled, headers=dict(src.headers)))
-    trusted = [urlsplit(rsshub).hostname or ""] if rsshub else []
-    return SourceList(result, [h for h in trusted if h])
+            url, kind = urljoin(rsshub.rstrip("/") + "/", url.lstrip("/")), SourceKind.RSSHUB
+        result.append(Source(name=src.name, url=url, kind=kind or SourceKind.AUTO,
+                             media=src.media, region=src.region or default_region or "未指定",
+                             interval_s=src.interval, weight=src.weight, enabled=src.enabled,
+                             headers=dict(src.headers), assumed=assumed))
+    rsshub_host = (urlsplit(rsshub).hostname or "").lower() if rsshub else ""
+    hosts = {name.lower().strip("[]"): HostPolicy(h.concurrency, h.gap, dict(h.headers))
+             for name, h in model.hosts.items()}
+    return SourceList(result, [rsshub_host] if rsshub_host else [], hosts, rsshub_host or None)
 
 
 # --- YAML with line numbers -------------------------------------------------------------------

@@ -27,6 +27,7 @@ def pickled_by_values(cls: type[T]) -> type[T]:
 
 
 class SourceKind(enum.StrEnum):
+    AUTO = "auto"  # not given: RSS, Atom, RDF or JSON Feed, told from the response
     RSS = "rss"
     ATOM = "atom"
     JSON = "json"  # JSON Feed 1.x
@@ -41,12 +42,14 @@ class Media(enum.StrEnum):
     SOCIAL = "social"  # 社交媒体
     FORUM = "forum"  # 论坛、留言板
     HOTLINE = "hotline"  # 热线
+    UNKNOWN = "unknown"  # 其他: not given in sources.yaml
 
 
 class FetchStatus(enum.StrEnum):
     OK = "ok"  # fetched and parsed
     NOT_MODIFIED = "not_modified"  # 304, or the same body as last time
     ERROR = "error"  # failed this time; retried later with back-off
+    BUSY = "busy"  # not asked: its host said to wait (429/503 Retry-After); no failure
     GONE = "gone"  # HTTP 410: not polled again until its URL changes
 
 
@@ -61,6 +64,7 @@ class Source:
     weight: float = 1.0  # authority, used for heat
     enabled: bool = True
     headers: dict[str, str] = field(default_factory=dict)
+    assumed: tuple[str, ...] = ()  # fields sources.yaml left out, filled with defaults
 
 
 @pickled_by_values
@@ -96,6 +100,7 @@ class SourceHealth:
     last_error: str | None = None
     last_warning: str | None = None
     consecutive_failures: int = 0
+    fault: str | None = None  # the last failure's kind: busy, slow, down, refused, feed
     next_check_at: datetime | None = None
     etag: str | None = None
     last_modified: str | None = None

@@ -40,7 +40,7 @@ def test_a_good_file_loads_with_defaults_and_rsshub_routes(tmp_path: Path) -> No
     loaded = load_sources(write(tmp_path, GOOD))
     first, second = loaded.sources
     assert first.interval_s == 600
-    assert first.kind is SourceKind.RSS
+    assert first.kind is SourceKind.AUTO  # told from the response
     assert first.media is Media.GOVERNMENT
     assert first.weight == 3.0
     assert second.url == "http://127.0.0.1:1200/weibo/keyword/临沧医院"
@@ -57,14 +57,18 @@ def test_a_good_file_loads_with_defaults_and_rsshub_routes(tmp_path: Path) -> No
      "to 60 (got 5)")),
     (("media: government", "media: tv"),
      ("sources.yaml:5: source 'lincang-wjw': media: Input should be 'central', 'provincial', "
-     "'local', 'government', 'social', 'forum' or 'hotline' (got 'tv')")),
+     "'local', 'government', 'social', 'forum', 'hotline' or 'unknown' (got 'tv')")),
     (("url: https://wjw.lincang.example/rss.xml", "url: ftp://wjw.lincang.example/rss.xml"),
      ("sources.yaml:4: source 'lincang-wjw': url: Value error, an http(s) URL, or an RSSHub route "
      "starting with /")),
     (("name: weibo-lincang", "name: lincang-wjw"),
      "sources.yaml:9: source 'lincang-wjw' is listed twice"),
-    (("    region: 临沧\n    interval", "    interval"),
-     "sources.yaml:3: source 'lincang-wjw': region is required"),
+    (("    region: 临沧\n    interval", "    region: ''\n    interval"),
+     "sources.yaml:6: source 'lincang-wjw': region: String should have at least 1 character"),
+    (("sources:", "hosts:\n  http://rsshub.local: {gap: 1}\nsources:"),
+     "sources.yaml:3: hosts: Value error, 'http://rsshub.local' is not a host name"),
+    (("sources:", "hosts:\n  rsshub.local: {gapp: 1}\nsources:"),
+     "sources.yaml:3: unknown key 'gapp'; did you mean 'gap'?"),
     (("    weight: 3\n", "    weight: 3\n    weight: 4\n"),
      "sources.yaml:9: key 'weight' appears twice in the same block"),
     (("kind: rsshub", "kind: rss"), "sources.yaml:9: source 'weibo-lincang': a route"),
@@ -82,6 +86,35 @@ def test_mistakes_name_the_file_line_and_what_is_allowed(
         load_sources(path)
     message = str(caught.value).replace(str(tmp_path) + "/", "")
     assert expected in message
+
+
+MINIMAL = """\
+rsshub: http://rsshub.local:1200
+hosts:
+  rsshub.local: {concurrency: 4, headers: {X-Access: k}}
+  news.example.cn: {gap: 2}
+sources:
+  - name: city-news
+    url: https://news.example.cn/rss.xml
+  - name: weibo-hospital
+    url: /weibo/keyword/医院
+"""
+
+
+def test_name_and_url_are_enough_and_what_was_assumed_is_kept(tmp_path: Path) -> None:
+    loaded = load_sources(write(tmp_path, MINIMAL), default_region="临沧市")
+    news, weibo = loaded.sources
+    assert (news.kind, news.media, news.region) == (SourceKind.AUTO, Media.UNKNOWN, "临沧市")
+    assert news.assumed == ("kind", "media", "region")
+    # a route is an RSSHub one without saying so
+    assert weibo.kind is SourceKind.RSSHUB
+    assert weibo.url == "http://rsshub.local:1200/weibo/keyword/医院"
+    assert loaded.rsshub_host == "rsshub.local"
+    assert loaded.hosts["rsshub.local"].concurrency == 4
+    assert loaded.hosts["rsshub.local"].headers == {"X-Access": "k"}
+    assert loaded.hosts["news.example.cn"].gap == 2
+    # without a jurisdiction, a region still reads as something a person understands
+    assert load_sources(write(tmp_path, MINIMAL)).sources[0].region == "未指定"
 
 
 def test_route_without_rsshub_base_says_how_to_set_it(tmp_path: Path,

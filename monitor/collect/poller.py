@@ -64,17 +64,26 @@ class Poller:
         self.fetcher = fetcher
         self.clock = clock
         self.settings: FetchSettings = fetcher.settings
-        self._slots = asyncio.Semaphore(self.settings.concurrency)
         self._on_report = on_report
 
     async def poll_once(self, sources: Sequence[Source]) -> list[PollReport]:
         """Poll every enabled source once, now, whatever its schedule says."""
         health = await self.store.run(all_health)
         active = [s for s in sources if s.enabled]
+        self._log_long_rounds(active)
         return list(await asyncio.gather(*(self.poll(s, health.get(s.name)) for s in active)))
+
+    def _log_long_rounds(self, sources: Sequence[Source]) -> None:
+        for host, (count, seconds) in self.fetcher.long_rounds(sources).items():
+            limits = self.fetcher.throttle.of(host)
+            log.info("host %s: %d sources, %d at a time and %.1f s apart, so a round of them "
+                     "takes at least %.0f s; set `hosts: {%s: {gap: ...}}` in sources.yaml "
+                     "if the server allows more", host, count, limits.concurrency, limits.gap,
+                     seconds, host)
 
     async def run(self, sources: Sequence[Source]) -> None:
         """Poll forever, each enabled source on its own schedule, until cancelled."""
+        self._log_long_rounds([s for s in sources if s.enabled])
         async with asyncio.TaskGroup() as group:
             for source in sources:
                 if source.enabled:
@@ -101,16 +110,17 @@ class Poller:
         if health.status is FetchStatus.GONE:
             return PollReport(source.name, FetchStatus.GONE, health.http_status,
                               error="HTTP 410 Gone earlier; fix or remove its URL in sources.yaml")
-        async with self._slots:
-            started = time.monotonic()
-            try:
-                report = await self._poll(source, health)
-            except SourceError as exc:
-                report = await self._record_failure(source, health, exc)
-            except Exception as exc:  # a bug must not stop the other sources
-                log.exception("source=%s unexpected error", source.name)
-                report = await self._record_failure(
-                    source, health, SourceError(source.name, f"internal error: {exc!r}"))
+        # no slot here: the fetcher queues each request for its host, then for a connection
+        started = time.monotonic()
+        try:
+            report = await self._poll(source, health)
+        except SourceError as exc:
+            report = await self._record_failure(source, health, exc)
+        except Exception as exc:  # a bug must not stop the other sources
+            log.exception("source=%s unexpected error", source.name)
+            report = await self._record_failure(
+                source, health, SourceError(source.name, f"internal error: {exc!r}",
+                                            fault="internal"))
         report = replace(report, seconds=round(time.monotonic() - started, 3))
         if self._on_report:
             self._on_report(report)
@@ -147,7 +157,8 @@ class Poller:
         status = FetchStatus.OK if parsed is not None else FetchStatus.NOT_MODIFIED
         updated = replace(
             health, status=status, http_status=result.status, last_attempt_at=now,
-            last_success_at=now, last_error=None, last_warning="; ".join(warnings) or None,
+            last_success_at=now, last_error=None, fault=None,
+            last_warning="; ".join(warnings) or None,
             consecutive_failures=0, next_check_at=now + timedelta(seconds=interval),
             etag=result.validators.etag or health.etag,
             last_modified=result.validators.last_modified or health.last_modified,
@@ -161,14 +172,26 @@ class Poller:
     async def _record_failure(self, source: Source, health: SourceHealth,
                               exc: SourceError) -> PollReport:
         now = self.clock.now()
+        if exc.fault == "busy":
+            # the host asked everyone to wait: the source is not broken, and no back-off
+            # grows; it is asked again once the host said it may be
+            wait = max(exc.retry_after_s or 0.0, float(self.settings.host_gap), 1.0)
+            updated = replace(health, status=FetchStatus.BUSY, http_status=exc.http_status,
+                              last_attempt_at=now, last_error=exc.reason, fault="busy",
+                              next_check_at=now + timedelta(seconds=wait))
+            await self.store.run(lambda conn: put_health(conn, updated))
+            log.info("source=%s host busy, asked again in %.0f s: %s", source.name, wait,
+                     exc.reason)
+            return PollReport(source.name, FetchStatus.BUSY, exc.http_status, error=exc.reason,
+                              next_check_at=updated.next_check_at)
         failures = health.consecutive_failures + 1
         gone = exc.http_status == 410
         interval = schedule.after_failure(source.interval_s, self.settings.max_interval,
                                           failures, exc.retry_after_s)
         status = FetchStatus.GONE if gone else FetchStatus.ERROR
         updated = replace(
-            health, status=status, http_status=exc.http_status, last_attempt_at=now, last_error=exc.reason,
-            consecutive_failures=failures,
+            health, status=status, http_status=exc.http_status, last_attempt_at=now,
+            last_error=exc.reason, fault=exc.fault or "feed", consecutive_failures=failures,
             next_check_at=None if gone else now + timedelta(seconds=interval))
         await self.store.run(lambda conn: put_health(conn, updated))
         log.warning("source=%s status=%s failures=%d retry_in=%ss error=%s", source.name,

@@ -80,6 +80,7 @@ source_health = Table(
     Column("last_error", Text),
     Column("last_warning", Text),
     Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("fault", String(16)),
     Column("next_check_at", UTCDateTime),
     Column("etag", Text),
     Column("last_modified", Text),

@@ -14,6 +14,8 @@ from monitor.analyze.analyzer import Analyzer
 from monitor.analyze.text import normalize
 from monitor.clock import SHANGHAI, Clock, local_minute
 from monitor.config import SourceList
+from monitor.errors import FAULTS
+from monitor.records import FetchStatus, Source
 from monitor.store import Store
 from monitor.store.labels import Label, add_label
 from monitor.store.schema import items, signals
@@ -23,7 +25,11 @@ from monitor.web.auth import CSRF, USER, signed_user
 from monitor.web.pages import html_page, safe_href
 
 LABELLERS = ("duty_officer", "admin")
-HEALTH = {"ok": "正常", "not_modified": "无更新", "error": "失败", "gone": "已下线"}
+HEALTH = {"ok": "正常", "not_modified": "无更新", "error": "失败", "gone": "已下线",
+          "busy": "主机繁忙，排队等待"}
+MEDIA = {"central": "中央媒体", "provincial": "省级媒体", "local": "地方媒体",
+         "government": "政府网站", "social": "社交媒体", "forum": "论坛留言板", "hotline": "热线",
+         "unknown": "其他"}
 
 
 def _dumps(value: object) -> str:
@@ -64,6 +70,7 @@ class Browse:
             "status": h.status.value if h and h.status else None,
             "last_success_at": h.last_success_at.isoformat() if h and h.last_success_at else None,
             "consecutive_failures": h.consecutive_failures if h else 0,
+            "fault": h.fault if h else None, "assumed": list(s.assumed),
             "last_error": h.last_error if h else None}
             for s in self.sources.sources for h in [health.get(s.name)]], dumps=_dumps)
 
@@ -119,13 +126,18 @@ class Browse:
             h = health.get(source.name)
             state = "未启用" if not source.enabled else (
                 HEALTH.get(h.status.value, h.status.value) if h and h.status else "未抓取")
+            if h and h.status is FetchStatus.ERROR and h.fault in FAULTS:
+                state += f"（{FAULTS[h.fault]}）"
+            media = MEDIA.get(source.media.value, source.media.value)
             parts.append(
-                f"<tr><td>{escape(source.name)}</td><td>{escape(source.media.value)}</td>"
-                f"<td>{escape(source.region)}</td><td>{state}</td>"
+                f"<tr><td>{escape(source.name)}</td><td>{_assumed(media, 'media', source)}</td>"
+                f"<td>{_assumed(source.region, 'region', source)}</td><td>{state}</td>"
                 f"<td>{local_minute(h.last_success_at if h else None)}</td>"
                 f"<td>{h.consecutive_failures if h else 0}</td>"
                 f"<td>{escape((h.last_error or '') if h else '')}</td></tr>")
         parts.append("</table>")
+        if any(s.assumed for s in self.sources.sources):
+            parts.append("<p>（默认）：sources.yaml 未填写，按默认值处理：类型“其他”，地区为本辖区。</p>")
         return html_page("信息来源", "".join(parts), user, request[CSRF], self.clock.now())
 
     async def _matches(self) -> dict[str, list[Any]]:
@@ -170,3 +182,7 @@ class Browse:
                              f"</li>")
             parts.append("</ul>")
         return html_page("监测方案", "".join(parts), user, request[CSRF], self.clock.now())
+
+
+def _assumed(text: str, key: str, source: Source) -> str:
+    return escape(text) + ("（默认）" if key in source.assumed else "")

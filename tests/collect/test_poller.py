@@ -136,19 +136,18 @@ async def test_etag_change_brings_new_items(feed_host: FeedHost, poll: Poll,
     assert health(store, "changing").etag == '"v2"'
 
 
-async def test_404_500_and_429_back_off_and_recovery_speeds_up(
+async def test_404_and_500_back_off_and_recovery_speeds_up(
         feed_host: FeedHost, poll: Poll, store: Store, clock: SimClock) -> None:
     feed_host.routes["/e500"] = (500, b"oops", {})
-    feed_host.routes["/e429"] = (429, b"slow down", {"Retry-After": "7200"})
     src404 = make_source("e404", feed_host.url("/missing"))
     src500 = make_source("e500", feed_host.url("/e500"))
-    src429 = make_source("e429", feed_host.url("/e429"))
-    first = await poll(src404, src500, src429)
+    first = await poll(src404, src500)
     assert first["e404"].http_status == 404
+    assert health(store, "e404").fault == "refused"
     assert first["e500"].error == "HTTP 500 Internal Server Error"
+    assert health(store, "e500").fault == "down"
     now = clock.now()
     assert health(store, "e500").next_check_at == now + timedelta(seconds=2 * 900)
-    assert health(store, "e429").next_check_at == now + timedelta(seconds=7200)
     second = await poll(src500)
     assert second["e500"].status is FetchStatus.ERROR
     row = health(store, "e500")
@@ -162,6 +161,24 @@ async def test_404_500_and_429_back_off_and_recovery_speeds_up(
     assert row.last_error is None
     # three entries in the last week: a week / 3, clamped to the 24 h ceiling
     assert row.next_check_at == now + timedelta(hours=24)
+
+
+async def test_429_with_retry_after_makes_the_whole_host_wait_without_failing_anyone(
+        feed_host: FeedHost, poll: Poll, store: Store, clock: SimClock) -> None:
+    feed_host.routes["/e429"] = (429, b"slow down", {"Retry-After": "7200"})
+    feed_host.serve_file("/ok", "utf8_rss2.xml")
+    src429 = make_source("e429", feed_host.url("/e429"))
+    first = (await poll(src429))["e429"]
+    assert first.status is FetchStatus.BUSY
+    row = health(store, "e429")
+    assert (row.fault, row.consecutive_failures) == ("busy", 0)
+    assert row.next_check_at == clock.now() + timedelta(seconds=7200)
+    # another source of that host is not asked while the host said to wait
+    other = (await poll(make_source("ok", feed_host.url("/ok"))))["ok"]
+    assert other.status is FetchStatus.BUSY
+    assert "asked us to wait" in (other.error or "")
+    assert "/ok" not in feed_host.hits
+    assert health(store, "ok").consecutive_failures == 0
 
 
 async def test_410_stops_the_source(feed_host: FeedHost, poll: Poll, store: Store) -> None:

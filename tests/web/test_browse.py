@@ -11,10 +11,11 @@ from monitor.analyze.analyzer import Analyzer
 from monitor.analyze.stage import AnalysisStage
 from monitor.clock import SimClock
 from monitor.collect.normalize import normalize_title, normalize_url
-from monitor.records import Item
+from monitor.records import FetchStatus, Item, SourceHealth
 from monitor.store import Store
 from monitor.store.items import insert_items
 from monitor.store.labels import latest_labels
+from monitor.store.sources import put_health
 from tests.notify.test_ack_web import NOW
 from tests.web.test_auth import csrf_of, sign_in
 
@@ -71,7 +72,15 @@ async def test_search_finds_by_words_and_feedback_is_recorded(
 
 async def test_a_leader_cannot_label_and_sees_sources_and_plans(
         signed: tuple[TestClient, SimClock, str]) -> None:
-    client, _, _ = signed
+    client, _, url = signed
+    store = Store(url)
+    try:  # a slow server and a busy host read differently from a broken feed
+        store.transaction(lambda c: (
+            put_health(c, SourceHealth("people-health", "u", FetchStatus.ERROR, fault="slow",
+                                       consecutive_failures=2)),
+            put_health(c, SourceHealth("people-society", "u", FetchStatus.BUSY, fault="busy"))))
+    finally:
+        store.close()
     assert await sign_in(client, "wang") == 303
     refused = await client.post("/items/1/label", data={"csrf": await csrf_of(client),
                                                         "relevant": "1"})
@@ -79,6 +88,9 @@ async def test_a_leader_cannot_label_and_sees_sources_and_plans(
     sources = await (await client.get("/sources")).text()
     assert "信息来源" in sources
     assert "未抓取" in sources
+    assert "失败（服务器响应慢）" in sources
+    assert "主机繁忙，排队等待" in sources
+    assert "中央媒体" in sources
     plans = await (await client.get("/plans")).text()
     assert "监测方案" in plans
     assert "最近命中" in plans
