@@ -128,6 +128,32 @@ class Changes:
               /, **data: object) -> None:
         self.timeline.append(TimelineEvent(incident.id, at, event_type, actor, data))
 
+    def opened(self) -> list[int]:
+        """The incidents this batch opened."""
+        return sorted({e.incident_id for e in self.timeline if e.type == "opened"})
+
+    def renumber(self, ids: dict[int, int]) -> None:
+        """The same decisions with some incidents under other ids (Engine.renumber)."""
+        def new(value: object) -> object:
+            return ids.get(value, value) if isinstance(value, int) else value
+
+        def n(value: int) -> int:
+            return ids.get(value, value)
+
+        self.incident_items = [(item, n(i), at) for item, i, at in self.incident_items]
+        self.moved = [(n(a), n(b)) for a, b in self.moved]
+        self.moved_items = [(item, n(a), n(b)) for item, a, b in self.moved_items]
+        self.incidents = {n(k): replace(v, id=n(v.id), merged_into=new(v.merged_into),  # type: ignore[arg-type]
+                                        parent_id=new(v.parent_id))  # type: ignore[arg-type]
+                          for k, v in self.incidents.items()}
+        self.states = {n(i) for i in self.states}
+        self.timeline = [replace(e, incident_id=n(e.incident_id), data={
+            k: new(v) if k in _INCIDENT_REFS else v for k, v in e.data.items()})
+            for e in self.timeline]
+
+
+_INCIDENT_REFS = ("into", "from_incident", "split_from", "reflare_of")
+
 
 class ActionError(ValueError):
     """An action that cannot apply (unknown incident, level, or a closed incident)."""
@@ -154,6 +180,8 @@ class Engine:
         self._reflares: dict[int, int] = {}  # closed incident id → cluster of its re-flare
         self._expiry: list[tuple[float, int]] = []  # (last item at, cluster key); may be stale
         self._grown: set[int] = set()  # incident clusters that took items since the last tick
+        self._awaited: dict[int, int] = {}  # item id → incident opened by hand, not seen yet
+        self._known: set[int] = set()  # every incident the engine opened or took
         self._next_key = 1
 
     # --- items --------------------------------------------------------------------------------
@@ -175,7 +203,14 @@ class Engine:
                 features: ItemFeatures | None = None) -> None:
         """Take one analysed item. ``quiet`` rebuilds state without deciding anything new:
         ``incident_id`` then says which incident the item was already filed under."""
-        if item.id is None or not self.relevant(signal):
+        if item.id is None:
+            return
+        awaited = self._awaited.pop(item.id, None)
+        if awaited is not None and awaited in self._by_incident and not quiet:
+            # filed by a person before the engine saw it (a report entered by hand): it
+            # joins its incident whatever its score, as filed items do at a restart
+            quiet, incident_id = True, awaited
+        elif not self.relevant(signal) and not (quiet and incident_id is not None):
             return
         seen = item.fetched_at
         at = event_time(item).timestamp()
@@ -184,7 +219,7 @@ class Engine:
         story = features.story
         if story is None:
             story = self.stories.add(item.id, features.sketch or _sketch(item, body), seen)
-        if not quiet:
+        if not quiet or awaited is not None:
             changes.stories.append((item.id, story))
         topics = tuple(t.key for t in signal.topics)
         self.baselines.count(topics, at)
@@ -197,6 +232,9 @@ class Engine:
             cluster = (self._cluster_of_incident(incident_id) if incident_id is not None
                        else self._place(member, features)[0])
             self._join(cluster, member, features.vector)
+            if awaited is not None:
+                cluster.filed.add(item.id)
+                self._reassess(cluster, seen, changes)
             return
         cluster, runner_up = self._place(member, features)
         self._join(cluster, member, features.vector)
@@ -380,6 +418,7 @@ class Engine:
             updated_at=now, first_item_id=first.item_id, first_source=first.source,
             parent_id=cluster.parent_id)
         self.next_incident_id += 1
+        self._known.add(incident.id)
         cluster.incident = self._describe(cluster, incident, now)
         self._by_incident[incident.id] = cluster.key
         self._grown.add(cluster.key)
@@ -768,6 +807,7 @@ class Engine:
                             opened_at=at, updated_at=at, first_item_id=leaving[0].item_id,
                             first_source=leaving[0].source)
         self.next_incident_id += 1
+        self._known.add(incident.id)
         part.incident = self._describe(part, incident, at)
         self._by_incident[incident.id] = part.key
         changes.moved_items += [(i, old.id, incident.id) for i in sorted(item_ids)]
@@ -786,7 +826,52 @@ class Engine:
         cluster.incident = incident
         cluster.dismissed_heat = dismissed_heat
         self._by_incident[incident.id] = cluster.key
+        self._known.add(incident.id)
         self.next_incident_id = max(self.next_incident_id, incident.id + 1)
+
+    def knows(self, incident_id: int) -> bool:
+        """Whether the engine opened or took this incident (it may have forgotten it since)."""
+        return incident_id in self._known
+
+    def take_by_hand(self, incident: Incident, item_ids: Sequence[int], now: datetime,
+                     changes: Changes) -> None:
+        """Take an incident a person opened in the store: the threads holding its items
+        become its cluster, with their other posts filed under it, so that what the story
+        brings later joins it; its items the engine has not seen yet join when they come."""
+        wanted = set(item_ids)
+        holding = sorted(c.key for c in self.clusters.values() if c.incident is None
+                         and any(m.item_id in wanted for m in c.members))
+        cluster = self.clusters[holding[0]] if holding else self._new_cluster(None)
+        for key in holding[1:]:
+            cluster = self._merge(cluster, self.clusters[key], now, changes)
+        cluster.incident = incident
+        cluster.filed |= wanted
+        self._by_incident[incident.id] = cluster.key
+        self._known.add(incident.id)
+        self.next_incident_id = max(self.next_incident_id, incident.id + 1)
+        self._grown.add(cluster.key)
+        seen = {m.item_id for m in cluster.members}
+        self._awaited.update(dict.fromkeys(wanted - seen, incident.id))
+        if cluster.members:
+            for member in sorted(cluster.members, key=lambda m: (m.at, m.item_id)):
+                self._file(cluster, member, now, changes)
+            self._reassess(cluster, now, changes)
+
+    def renumber(self, ids: dict[int, int]) -> None:
+        """Incidents opened here took ids that another process gave first (a person opening
+        one from the command line meanwhile): they are known by their new ids."""
+        for old, new in ids.items():
+            key = self._by_incident.pop(old, None)
+            cluster = self.clusters.get(key) if key is not None else None
+            if cluster is not None and cluster.incident is not None:
+                cluster.incident = replace(cluster.incident, id=new)
+                self._by_incident[new] = cluster.key
+            self._known.discard(old)
+            self._known.add(new)
+            for item, incident in list(self._awaited.items()):
+                if incident == old:
+                    self._awaited[item] = new
+        self.next_incident_id = max(self.next_incident_id, max(ids.values(), default=0) + 1)
 
     def _cluster_of_incident(self, incident_id: int) -> Cluster:
         key = self._by_incident.get(incident_id)
@@ -842,11 +927,11 @@ def _record(incident: Incident, action: str, by: str, at: datetime, changes: Cha
     if action == "occurred":
         when = _aware_time(fields.get("time"), "occurred")
         changes.event(incident, at, "occurred_set", by, time=when.isoformat(),
-                      **_backdating(when, at, "occurred"))
+                      **backdating(when, at, "occurred"))
         return incident
     evidence = _evidence(fields)
     if "time" in evidence:
-        evidence.update(_backdating(datetime.fromisoformat(str(evidence["time"])), at,
+        evidence.update(backdating(datetime.fromisoformat(str(evidence["time"])), at,
                                     f"the {evidence['kind']} milestone"))
     if incident.status in (IncidentStatus.OPEN, IncidentStatus.CONFIRMED):
         incident = replace(incident, status=IncidentStatus.RESPONDING)
@@ -859,7 +944,7 @@ BACKDATED = timedelta(hours=1)  # an entry for a time longer ago than this is �
 FUTURE_GRACE = timedelta(minutes=5)  # clocks differ a little; a time to come is refused
 
 
-def _backdating(when: datetime, at: datetime, what: str) -> dict[str, object]:
+def backdating(when: datetime, at: datetime, what: str) -> dict[str, object]:
     """A time in the future is refused; one more than an hour before it is recorded marks
     the entry as backdated (补录), so that an evaluator sees who recorded it when (the event's
     actor and time) for a time long before."""

@@ -25,6 +25,7 @@ from monitor.analyze.stage import AnalysisStage
 from monitor.clock import SHANGHAI, SimClock
 from monitor.errors import StoreError
 from monitor.incidents.engine import ActionError
+from monitor.incidents.intake import Intake
 from monitor.incidents.prepare import Foresight, Models, Prepared, Preparer, prepared
 from monitor.incidents.scenario import InOrder, ScenarioError, Step
 from monitor.incidents.stage import IncidentStage, Observed
@@ -81,7 +82,8 @@ class _Replayer:
         to the latest of them once something else reads it."""
         for ready in chunk:
             step = ready.step
-            if (isinstance(step, Step) and step.item is not None and self.next_tick is not None
+            if (isinstance(step, Step) and step.item is not None and not step.action
+                    and self.next_tick is not None
                     and self.order.last is not None
                     and self.order.last <= step.at < self.next_tick
                     and (self.due is None or step.at < self.due)
@@ -117,7 +119,7 @@ class _Replayer:
             self.batch_start = self.batch_start or step.at
             if len(self.pending) >= BATCH_ITEMS:
                 await self.flush()
-        elif step.action:
+        if step.action:  # an opening by hand carries its report as an item, stored first
             await self.flush()
             await self.act(step)
 
@@ -163,9 +165,19 @@ class _Replayer:
         self.report.actions += 1
         fields = {k: v for k, v in step.action.items()
                   if k not in ("type", "at", "action", "item_url", "by")}
+        by = str(step.action.get("by") or "replay")
         try:
-            await self.incidents.act(step.action["item_url"], step.action["action"],
-                                     str(step.action.get("by") or "replay"), step.at, **fields)
+            if step.action["action"] == "open":
+                a = step.action
+                await self.incidents.open_by_hand(Intake(
+                    title=str(a.get("title") or ""), by=by, at=step.at,
+                    channel=str(a.get("channel") or "其他"), text=str(a.get("text") or ""),
+                    occurred=datetime.fromisoformat(a["occurred"]) if a.get("occurred") else None,
+                    level=a.get("level"), item_urls=tuple(a["item_urls"]),
+                    region=a.get("region")), report=False)
+            else:
+                await self.incidents.act(step.action["item_url"], step.action["action"], by,
+                                         step.at, **fields)
         except ActionError as exc:
             self.report.errors += 1
             self.on_error(f"line {step.line}: {exc}")

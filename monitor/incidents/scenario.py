@@ -14,6 +14,7 @@ from monitor.clock import SHANGHAI
 from monitor.collect.decode import content_hash
 from monitor.collect.normalize import normalize_title, normalize_url
 from monitor.incidents.engine import ACTIONS, MILESTONE_KINDS
+from monitor.incidents.intake import Intake, intake_item
 from monitor.records import Item
 
 
@@ -99,8 +100,10 @@ def _step(number: int, record: object) -> Step:
         return Step(number, at, item=item)
     if kind == "action":
         action = record.get("action")
+        if action == "open":
+            return _opening(number, at, record)
         if action not in ACTIONS:
-            raise ScenarioError(number, f"unknown action {action!r}; known: "
+            raise ScenarioError(number, f"unknown action {action!r}; known: open, "
                                         f"{', '.join(ACTIONS)}")
         if not isinstance(record.get("item_url"), str):
             raise ScenarioError(number, "an action needs 'item_url', the URL of an item of "
@@ -113,3 +116,25 @@ def _step(number: int, record: object) -> Step:
         return Step(number, at)
     raise ScenarioError(number, f"'type' must be \"item\", \"action\" or \"end\" "
                                 f"(got {kind!r})")
+
+
+def _opening(number: int, at: datetime, record: dict[str, Any]) -> Step:
+    """人工立案: a report entered by hand (its title and text become an item of their own, as
+    the dashboard and the command line store them), or a post named by ``item_url``."""
+    title, url = record.get("title"), record.get("item_url")
+    if not (isinstance(title, str) and title.strip()) and not isinstance(url, str):
+        raise ScenarioError(number, "an open action needs 'title' (a report entered by hand) "
+                                    "or 'item_url' (a post to open it from)")
+    for key in ("text", "channel", "by", "level", "region", "occurred"):
+        if record.get(key) is not None and not isinstance(record[key], str):
+            raise ScenarioError(number, f"{key!r} must be a string")
+    if record.get("occurred"):
+        record = {**record, "occurred": _time(number, record["occurred"], "occurred").isoformat()}
+    urls = [url] if isinstance(url, str) else []
+    report = None
+    if isinstance(title, str) and title.strip():
+        report = intake_item(Intake(title=title, by=str(record.get("by") or "replay"), at=at,
+                                    text=str(record.get("text") or "")),
+                             at, url=f"intake:line-{number}")
+        urls.insert(0, report.url)
+    return Step(number, at, item=report, action={**record, "item_urls": urls})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -16,12 +16,14 @@ from sqlalchemy import Connection
 from monitor.analyze.text import plain_text
 from monitor.clock import Clock
 from monitor.incidents.engine import LIVE, ActionError, Changes, Engine, ItemFeatures
+from monitor.incidents.intake import Intake, check, open_by_hand, store_intake_item
 from monitor.records import Incident, IncidentStatus, Item, Signal
 from monitor.store import Store
 from monitor.store.incidents import (
     analysed_after,
     apply_changes,
     dismissed_heat,
+    filed_item_ids,
     get_cursor,
     get_incident,
     incident_by_item_url,
@@ -32,10 +34,14 @@ from monitor.store.incidents import (
     next_incident_id,
     set_cursor,
 )
+from monitor.store.rows import present
+from monitor.store.schema import incidents as incidents_t
 from monitor.waiting import until_woken
 
 log = logging.getLogger(__name__)
 NAME = "incidents"
+OPENING = ("confirm", "ack")  # actions that open an incident from a post in none
+LIVE_STATUSES = [IncidentStatus.OPEN, IncidentStatus.CONFIRMED, IncidentStatus.RESPONDING]
 
 
 class IncidentStage:
@@ -131,19 +137,57 @@ class IncidentStage:
             self.engine.observe(row.item, row.body, row.signal,
                                 self.weights.get(row.item.source, 1.0), changes,
                                 features=row.features)
-        await self.store.run(partial(_write, changes=changes, cursor=cursor))
+        ids = await self.store.run(partial(_write, changes=changes, cursor=cursor))
+        self.engine.renumber(ids)
         self._cursor = cursor
         self._after(changes)
 
     async def _take_stored_states(self) -> None:
-        """Statuses and levels set by a person through another process (the command line).
-        A private database has no other process: its states are the engine's own."""
-        ids = self.engine.live_incident_ids()
-        if not ids or self.store.private:
+        """Statuses and levels set by a person through another process (the command line),
+        and incidents a person opened there. A private database has no other process: its
+        states are the engine's own."""
+        if self.store.private:
             return
-        stored = await self.store.run(partial(incident_states, ids=ids))
+        ids = self.engine.live_incident_ids()
+        stored = await self.store.run(partial(incident_states, ids=ids)) if ids else {}
         for incident_id, (status, level) in stored.items():
             self.engine.refresh(incident_id, IncidentStatus(status), level)
+        opened = await self.store.run(partial(_opened_elsewhere, engine=self.engine))
+        for incident, item_ids in opened:
+            log.info("incident #%d opened by hand elsewhere: %s", incident.id, incident.title)
+            await self._take_over(incident, item_ids)
+
+    async def _take_over(self, incident: Incident, item_ids: list[int]) -> None:
+        changes = Changes()
+        self.engine.take_by_hand(incident, item_ids, self.clock.now(), changes)
+        await self._apply(changes)
+
+    async def _apply(self, changes: Changes) -> None:
+        ids = await self.store.run(lambda c: write_changes(c, changes))
+        self.engine.renumber(ids)
+        self._after(changes)
+
+    async def open_by_hand(self, intake: Intake, *, report: bool = True,
+                           public_names: Collection[str] = ()) -> Incident:
+        """Open an incident a person reports (a call, an order, a question, a post): stored
+        at once with its timeline, then taken over by the engine so that the story joins it.
+        ``report``: store the title and text as an item of its own first (a report entered
+        by hand); without it the incident is opened from the items named."""
+        now = self.clock.now()
+        margin = self.engine.settings.dismiss_margin
+
+        def write(conn: Connection) -> tuple[Incident, list[int]]:
+            if report:
+                check(intake, now)
+            entered = store_intake_item(conn, intake, now, public_names) if report else intake
+            return open_by_hand(conn, entered, now, margin, public_names)
+
+        incident, item_ids = await self.store.run(write)
+        log.info("incident #%d opened by hand by %s (%s%s): %s", incident.id, intake.by,
+                 intake.channel, f", on {intake.because}" if intake.because else "",
+                 incident.title)
+        await self._take_over(incident, item_ids)
+        return incident
 
     async def tick(self, now: datetime | None = None) -> None:
         await self._take_stored_states()
@@ -157,6 +201,12 @@ class IncidentStage:
                   **fields: object) -> Incident:
         """Apply a person's action to the incident that holds the item with this URL."""
         incident = await self.store.run(lambda c: incident_by_item_url(c, item_url))
+        if incident is None and action in OPENING:
+            # a person confirms or acknowledges a post detection left alone: it becomes an
+            # incident, opened by hand from that post, and the action applies to it
+            incident = await self.open_by_hand(Intake(
+                title="", by=by, at=at, channel="网络巡查",
+                item_urls=(item_url,), because=action), report=False)
         if incident is None:
             raise ActionError(f"no incident holds an item with URL {item_url}")
         return await self.act_on(incident.id, action, by, at, **fields)
@@ -169,15 +219,13 @@ class IncidentStage:
             raise ActionError(f"no incident #{incident_id}")
         changes = Changes()
         updated = self.engine.act(incident, action, by, at, changes, **fields)
-        await self.store.run(lambda c: apply_changes(c, changes))
-        self._after(changes)
+        await self._apply(changes)
         return updated
 
     async def merge(self, first: int, second: int, by: str, at: datetime) -> Incident:
         changes = Changes()
         survivor = self.engine.merge(first, second, by, at, changes)
-        await self.store.run(lambda c: apply_changes(c, changes))
-        self._after(changes)
+        await self._apply(changes)
         return survivor
 
     async def split_items(self, incident_id: int, item_ids: set[int], by: str,
@@ -188,8 +236,7 @@ class IncidentStage:
             raise ActionError(f"no incident #{incident_id}")
         changes = Changes()
         new = self.engine.split(incident, item_ids, by, at, changes)
-        await self.store.run(lambda c: apply_changes(c, changes))
-        self._after(changes)
+        await self._apply(changes)
         return new
 
     async def split(self, item_url: str, item_urls: list[str], by: str,
@@ -202,8 +249,7 @@ class IncidentStage:
         ids = await self.store.run(lambda c: item_ids_by_url(c, item_urls))
         changes = Changes()
         new = self.engine.split(incident, set(ids), by, at, changes)
-        await self.store.run(lambda c: apply_changes(c, changes))
-        self._after(changes)
+        await self._apply(changes)
         return new
 
     async def run(self) -> None:
@@ -251,9 +297,35 @@ def _stored_state(conn: Connection, since: datetime) -> _StoredState:
                         incident_items_since(conn, since))
 
 
-def _write(conn: Connection, changes: Changes, cursor: int) -> None:
-    apply_changes(conn, changes)
+def _opened_elsewhere(conn: Connection, engine: Engine) -> list[tuple[Incident, list[int]]]:
+    """Live incidents the engine never saw: opened by a person through another process."""
+    return [(i, filed_item_ids(conn, i.id)) for i in list_incidents(conn, LIVE_STATUSES)
+            if not engine.knows(i.id)]
+
+
+def _write(conn: Connection, changes: Changes, cursor: int) -> dict[int, int]:
+    ids = write_changes(conn, changes)
     set_cursor(conn, NAME, cursor)
+    return ids
+
+
+def write_changes(conn: Connection, changes: Changes) -> dict[int, int]:
+    """Write the engine's decisions. An incident it opened under an id that another process
+    gave meanwhile (a person opening one from the command line) takes the next free id;
+    returns those, old → new, for the engine."""
+    opened = changes.opened()
+    taken = sorted(present(conn, incidents_t.c.id, opened)) if opened else []
+    ids = {}
+    if taken:
+        free = next_incident_id(conn)
+        for old in (i for i in opened if i >= taken[0]):
+            ids[old] = free
+            free += 1
+        changes.renumber(ids)
+        log.warning("incidents %s were numbered by another process meanwhile; opened as %s",
+                    sorted(ids), sorted(ids.values()))
+    apply_changes(conn, changes)
+    return ids
 
 
 def _log_changes(changes: Changes) -> None:

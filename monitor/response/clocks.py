@@ -61,6 +61,17 @@ def _milestone_time(event: TimelineEvent) -> datetime:
     return event.at
 
 
+def planned_start(policy: Policy, detected: datetime, first_item: datetime,
+                  occurred: datetime | None) -> datetime:
+    """When an incident's clocks start under the policy's rule (as _start and _occurred
+    set it): detection, the first item, or the occurrence once it is entered."""
+    if policy.clock_start == "first_item":
+        return first_item
+    if policy.clock_start == "occurred" and occurred is not None:
+        return occurred
+    return detected
+
+
 class Clocks:
     def __init__(self, policy: Policy, roster: Roster) -> None:
         self.policy = policy

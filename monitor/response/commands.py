@@ -18,10 +18,11 @@ from monitor.clock import SHANGHAI, Clock, SimClock, WallClock, local_minute
 from monitor.config import Settings, load_settings, parse_duration
 from monitor.errors import MonitorError
 from monitor.incidents.engine import MILESTONE_KINDS, ActionError, Changes, apply_action
+from monitor.incidents.intake import CHANNELS, Intake, check, open_by_hand, store_intake_item
 from monitor.incidents.replay import event_json
 from monitor.incidents.settings import LEVELS, load_incident_settings
 from monitor.records import Incident, IncidentStatus, TimelineEvent
-from monitor.response.clocks import Clocks
+from monitor.response.clocks import Clocks, planned_start
 from monitor.response.policy import ROLES, load_policy
 from monitor.response.roster import load_roster
 from monitor.response.stage import ResponseStage
@@ -35,6 +36,7 @@ from monitor.store.incidents import (
     timeline_of,
 )
 from monitor.store.response import deadlines_of, get_clock, pending_actions
+from monitor.store.response import item_time as first_item_time
 
 _config = cli_options.config
 _db = cli_options.db
@@ -146,6 +148,65 @@ def _act(settings: Settings, incident_id: int, action: str, by: str,
     updated: Incident = cli_options.with_store(settings, record)
     click.echo(f"#{updated.id} {action}: recorded ({updated.status.value})")
     return updated
+
+
+@incident.command("open")
+@click.option("--title", required=True, help="What was reported, in a line (标题).")
+@click.option("--text", default="", help="The report in full: who called, what they said.")
+@click.option("--channel", type=click.Choice(CHANNELS), default="其他", show_default=True,
+              help="How the office learned of it.")
+@click.option("--at", "at", help="When the office learned of it (ISO 8601; default now); the "
+                                 "clocks run from here.")
+@click.option("--occurred", help="When the event itself happened, if known.")
+@click.option("--level", type=click.Choice(LEVELS), help="Confirm this level at once.")
+@click.option("--item-url", "item_urls", multiple=True,
+              help="A stored item it is about (repeatable).")
+@click.option("--region", help="The district or county, if known.")
+@_by
+@_config
+@_db
+@_json
+def open_command(title: str, text: str, channel: str, at: str | None, occurred: str | None,
+                 level: str | None, item_urls: tuple[str, ...], region: str | None, by: str,
+                 config: Path | None, db: str | None, as_json: bool) -> None:
+    """人工立案: open an incident from a call, an order from above, a journalist's question or
+    a post, with its clocks running at once. Personal data in the report is de-identified."""
+    settings = load_settings(config, database=db)
+    now = WallClock().now()
+    intake = Intake(title=title, by=by, at=_time(at) or now, channel=channel, text=text,
+                    occurred=_time(occurred), level=level, item_urls=item_urls, region=region)
+    policy = load_policy(settings.policy_path)
+    public = [p.name for p in load_roster(settings.roster_path).people]
+    margin = load_incident_settings(settings.incidents_path).dismiss_margin
+
+    def record(conn: Connection) -> tuple[Incident, datetime]:
+        try:
+            check(intake, now)
+            opened, _ = open_by_hand(conn, store_intake_item(conn, intake, now, public), now,
+                                     margin, public)
+        except ActionError as exc:
+            raise MonitorError(str(exc)) from None
+        return opened, first_item_time(conn, opened.first_item_id) or intake.at
+
+    opened, first = cli_options.with_store(settings, record)
+    start = planned_start(policy, intake.at, first, intake.occurred)
+    planned = [(rule, start + timedelta(seconds=rule.within))
+               for rule in policy.deadlines(level or LEVELS[-1])]
+    if as_json:
+        click.echo(json.dumps({
+            "id": opened.id, "status": opened.status.value, "level": opened.level,
+            "title": opened.title, "channel": channel,
+            "opened_at": opened.opened_at.astimezone(SHANGHAI).isoformat(),
+            "clocks": {"start": start.astimezone(SHANGHAI).isoformat(),
+                       "start_rule": policy.clock_start, "deadlines": [
+                           {"key": rule.key, "label": rule.label, "hard": rule.hard,
+                            "due": due.astimezone(SHANGHAI).isoformat()}
+                           for rule, due in planned]}}, ensure_ascii=False))
+        return
+    click.echo(f"#{opened.id} opened by hand ({channel}): {opened.title}")
+    for rule, due in planned:
+        click.echo(f"  {rule.label:<20} due {local_minute(due)}")
+    click.echo("  the clocks start when the service (or `monitor clocks run`) reads it")
 
 
 @incident.command("ack")

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
 from monitor.collect.normalize import normalize_url
 from monitor.incidents.engine import Changes
@@ -161,8 +161,7 @@ def incident_by_item_url(conn: Connection, url: str) -> Incident | None:
     merges to the incident that absorbed it."""
     query = (select(incident_items.c.incident_id)
              .join(items_t, items_t.c.id == incident_items.c.item_id)
-             .where(items_t.c.url_norm == normalize_url(url))
-             .order_by(incident_items.c.item_id).limit(1))
+             .where(_url_is(url)).order_by(incident_items.c.item_id).limit(1))
     incident_id = conn.execute(query).scalar()
     incident = get_incident(conn, incident_id) if incident_id is not None else None
     while incident is not None and incident.merged_into is not None:
@@ -171,8 +170,27 @@ def incident_by_item_url(conn: Connection, url: str) -> Incident | None:
 
 
 def item_ids_by_url(conn: Connection, urls: list[str]) -> list[int]:
-    norms = [normalize_url(u) for u in urls]
-    return list(conn.execute(select(items_t.c.id).where(items_t.c.url_norm.in_(norms))).scalars())
+    return list(conn.execute(select(items_t.c.id).where(or_(*map(_url_is, urls)))).scalars())
+
+
+def stored_item_by_url(conn: Connection, url: str) -> Item | None:
+    """The first item stored with this URL."""
+    row = conn.execute(select(items_t).where(_url_is(url)).order_by(items_t.c.id)
+                       .limit(1)).first()
+    return Item(**{c.name: row._mapping[c.name] for c in items_t.c}) if row else None
+
+
+def _url_is(url: str) -> Any:
+    """An http(s) URL compared normalised, as stored; any other (a report entered by hand,
+    intake:…) as it is, since it has no normal form and must not match every such item."""
+    norm = normalize_url(url)
+    return items_t.c.url_norm == norm if norm else items_t.c.url == url
+
+
+def filed_item_ids(conn: Connection, incident_id: int) -> list[int]:
+    return list(conn.execute(select(incident_items.c.item_id)
+                             .where(incident_items.c.incident_id == incident_id)
+                             .order_by(incident_items.c.item_id)).scalars())
 
 
 def incident_items_since(conn: Connection, since: datetime) -> dict[int, int]:

@@ -135,7 +135,7 @@ async def test_bad_lines_are_reported_and_the_rest_replayed(run_replay: Replay) 
     assert errors[0].startswith("line 4: not JSON")
     assert "line 5: 'at' is not an ISO 8601 time" in errors[1]
     assert "line 6: unknown action 'approve'" in errors[2]
-    assert "no incident holds an item with URL https://nowhere.example/1" in errors[3]
+    assert "line 10: no stored item has the URL https://nowhere.example/1" in errors[3]
 
 
 # An official notice of new cases, calm in tone, reposted fast by many accounts.
