@@ -7,7 +7,10 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -21,8 +24,10 @@ from monitor.config import Settings, SourceList, load_settings_sources
 from monitor.evaluate.daily import DailyReports, daily_targets
 from monitor.evaluate.reports import context_for
 from monitor.incidents import make_engine
+from monitor.incidents.engine import Engine
 from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage
+from monitor.leadership import PIPELINE, Leadership
 from monitor.notify.alerting import load_alerting
 from monitor.notify.sender import Links, Sender
 from monitor.notify.web import ACK_SECRET_ENV, ack_routes, ack_secret, ack_url
@@ -32,6 +37,7 @@ from monitor.response.policy import load_policy
 from monitor.response.stage import ResponseStage
 from monitor.store import Store
 from monitor.store.incidents import list_incidents
+from monitor.store.leases import current
 from monitor.store.signals import backlog
 from monitor.store.sources import all_health
 from monitor.web.api import action_routes
@@ -46,6 +52,7 @@ log = logging.getLogger(__name__)
 
 STORE = web.AppKey("store", Store)
 INCIDENTS = web.AppKey("incidents", IncidentStage)
+LEADERSHIP = web.AppKey("leadership", Leadership)
 SOURCES = web.AppKey("sources", SourceList)
 
 
@@ -85,20 +92,23 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     app.router.add_get("/api/openapi.json", openapi)
 
     async def start(app: web.Application, opened: contextlib.AsyncExitStack) -> None:
-        """Open the store, the stages and the sessions, each closed by ``opened``."""
+        """Open the store, the stages and the sessions, each closed by ``opened``. The web
+        server runs in every process; the pipeline only while this process leads it."""
         store = Store(settings.database_url)
         opened.callback(store.close)
         app[STORE] = store
+        # the pipeline writes through the lease's fence; people's actions through ``store``
+        pipeline = store.fenced(lambda conn: leadership.check(conn))
         fetcher = Fetcher.for_sources(settings.fetch, sources)
         opened.push_async_callback(fetcher.close)
         pool = parser_pool()
         opened.callback(pool.shutdown)
-        stage = AnalysisStage(store, analyzer, clock_)
+        stage = AnalysisStage(pipeline, analyzer, clock_)
         weights = {s.name: s.weight for s in sources.sources}
-        incidents = IncidentStage(store, make_engine(analyzer, incident_settings), clock_,
+        incidents = IncidentStage(pipeline, make_engine(analyzer, incident_settings), clock_,
                                   weights)
         app[INCIDENTS] = incidents
-        response = ResponseStage(store, clocks, clock_)
+        response = ResponseStage(pipeline, clocks, clock_)
         stage.on_analysed = incidents.wake
         incidents.on_timeline = response.wake
         app.router.add_routes(ack_routes(store, incidents, roster, clock_, secret))
@@ -110,29 +120,31 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         opened.push_async_callback(session.close)
         links = Links(lambda i: f"{public.rstrip('/')}/incidents/{i}",
                       lambda row, channel: ack_url(public, secret, clock_, row, channel))
-        sender = Sender(store, channels, routing, roster, clock_, session, links)
+        sender = Sender(pipeline, channels, routing, roster, clock_, session, links)
         response.on_outbox = sender.wake
 
         def on_report(report: PollReport) -> None:
             if report.new:
                 stage.wake()
 
-        poller = Poller(store, fetcher, clock_, on_report=on_report, parse_executor=pool)
-        await incidents.restore()
-        tasks = [asyncio.create_task(stage.run(), name="analysis"),
-                 asyncio.create_task(incidents.run(), name="incidents"),
-                 asyncio.create_task(response.run(), name="response")]
-        if send_alerts:
-            tasks.append(asyncio.create_task(sender.run(), name="sender"))
-        if send_alerts and reports.enabled:
-            daily = DailyReports(store, reports.daily.at,
-                                 daily_targets(reports, roster, channels, session, clock_),
-                                 clock_, report_context,
-                                 settings.web.public_url)
-            tasks.append(asyncio.create_task(daily.run(), name="daily-report"))
-        if poll:
-            tasks.append(asyncio.create_task(poller.run(sources.sources), name="pollers"))
-        opened.push_async_callback(_stop, tasks)  # closed first: the tasks use the rest
+        poller = Poller(pipeline, fetcher, clock_, on_report=on_report, parse_executor=pool)
+        daily = DailyReports(pipeline, reports.daily.at,
+                             daily_targets(reports, roster, channels, session, clock_),
+                             clock_, report_context, settings.web.public_url) \
+            if send_alerts and reports.enabled else None
+        work = _Pipeline(stage, incidents, response, sender if send_alerts else None, poller,
+                         daily, sources, lambda: make_engine(analyzer, incident_settings), poll)
+        leadership = Leadership(store, settings.pipeline.lease, work.start, work.stop)
+        app[LEADERSHIP] = leadership
+        if not await leadership.try_to_lead():
+            holder = await leadership.holder_now()
+            log.warning("standing by: %s leads the pipeline; this process serves the dashboard "
+                        "and takes over if it stops", holder.holder if holder else "another "
+                        "process")
+        beat = asyncio.create_task(leadership.run(), name="leadership")
+        # closed first: the stages stop, then the lease is handed on
+        opened.push_async_callback(_stop, [beat])
+        opened.push_async_callback(work.stop)
         enabled = sum(s.enabled for s in sources.sources)
         origin = settings.sources_path if given is None else "the caller"
         log.info("started: %d sources (%d enabled) from %s, database %s", len(sources.sources),
@@ -156,6 +168,41 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     app.on_shutdown.append(say_stopping)
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+@dataclass
+class _Pipeline:
+    """The stages that run only in the process leading the pipeline."""
+
+    analysis: AnalysisStage
+    incidents: IncidentStage
+    response: ResponseStage
+    sender: Sender | None  # None: alerts are not sent from this process
+    poller: Poller
+    daily: DailyReports | None
+    sources: SourceList
+    new_engine: Callable[[], Engine]
+    poll: bool
+    running: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        # afresh: the engine's memory is rebuilt from the store, whoever led before
+        self.incidents.rebuild(self.new_engine())
+        await self.incidents.restore()
+        wanted: list[tuple[str, Coroutine[Any, Any, None]]] = [
+            ("analysis", self.analysis.run()), ("incidents", self.incidents.run()),
+            ("response", self.response.run())]
+        if self.sender is not None:
+            wanted.append(("sender", self.sender.run()))
+        if self.daily is not None:
+            wanted.append(("daily-report", self.daily.run()))
+        if self.poll:
+            wanted.append(("pollers", self.poller.run(self.sources.sources)))
+        self.running.extend(asyncio.create_task(run, name=name) for name, run in wanted)
+
+    async def stop(self) -> None:
+        tasks, self.running = self.running, []
+        await _stop(tasks)
 
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:
@@ -184,9 +231,18 @@ async def healthz(request: web.Request) -> web.Response:
          "consecutive_failures": h.consecutive_failures, "last_error": h.last_error}
         for h in health.values() if h.status in (FetchStatus.ERROR, FetchStatus.GONE)]
     enabled = [s for s in app[SOURCES].sources if s.enabled]
+    leadership = app[LEADERSHIP]
+    lease = await app[STORE].run(lambda c: current(c, PIPELINE))
+    now = datetime.now(UTC)
     return web.json_response({"status": "ok", "sources": len(enabled),
                               "polled": sum(s.name in health for s in enabled),
-                              "failing": failing, "analysis_backlog": waiting})
+                              "failing": failing, "analysis_backlog": waiting,
+                              "role": leadership.role, "process": leadership.holder,
+                              "lease": None if lease is None else {
+                                  "holder": lease.holder, "generation": lease.generation,
+                                  "held_s": round((now - lease.acquired_at).total_seconds()),
+                                  "renewed_s_ago": round((now - lease.renewed_at)
+                                                         .total_seconds(), 1)}})
 
 
 

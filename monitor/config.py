@@ -173,6 +173,11 @@ class WebSettings(_Strict):
         return value
 
 
+class PipelineSettings(_Strict):
+    # how long the pipeline lease lasts without a renewal: a standby takes over within this
+    lease: Duration = Field(default=20, ge=3, le=600)
+
+
 class AnalysisSettings(_Strict):
     profile: str | None = None  # jurisdiction profile (default: profile.yaml)
     plans: str | None = None  # watch plans (default: plans.yaml)
@@ -184,6 +189,7 @@ class SettingsModel(_Strict):
     sources: str | None = None
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     incidents: str | None = None  # incident thresholds (default: alerts/incidents.yaml)
     policy: str | None = None  # response clocks (default: alerts/policy.yaml)
@@ -199,6 +205,7 @@ class Settings:
     sources_path: Path
     fetch: FetchSettings = field(default_factory=FetchSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     profile_path: Path = PROJECT_DIR / "profile.yaml"
     plans_path: Path = PROJECT_DIR / "plans.yaml"
     models_dir: Path = PROJECT_DIR / "models"
@@ -236,6 +243,7 @@ def load_settings(config: Path | None = None, *, database: str | None = None,
     a = model.analysis
     return Settings(
         database_url=url, sources_path=sources, fetch=fetch, web=model.web,
+        pipeline=model.pipeline,
         profile_path=base / a.profile if a.profile else _default_file("profile.yaml"),
         plans_path=base / a.plans if a.plans else _default_file("plans.yaml"),
         models_dir=base / a.models if a.models else PROJECT_DIR / "models",

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
 import socket
+import subprocess
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -129,3 +134,44 @@ def smtp() -> Iterator[tuple[int, list[EmailMessage]]]:
     controller.start()
     yield port, got
     controller.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        pytest.skip("PostgreSQL is not installed here (.ci/run installs Debian's postgresql)")
+    binaries = found[-1].parent
+    root = Path(tempfile.mkdtemp(prefix="pg"))  # short: the socket's path has a length limit
+    # the server refuses to run as root
+    as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(root, "nobody")
+    data = root / "data"
+    subprocess.run([*as_user, binaries / "initdb", "-D", data, "-U", "postgres", "-A", "trust",
+                    "-E", "UTF8"], check=True, capture_output=True)
+    subprocess.run([*as_user, binaries / "pg_ctl", "-D", data, "-l", root / "log", "-w", "-o",
+                    f"-k {root} -c listen_addresses=''", "start"], check=True,
+                   capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@/postgres?host={root}"
+    finally:
+        # check=False: a server that has already stopped needs no stopping
+        subprocess.run([*as_user, binaries / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
+                       check=False, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_db(postgres_url: str) -> str:
+    """A database of its own on the tests' PostgreSQL server."""
+    import psycopg
+
+    name = f"t{os.getpid()}_{next(_databases)}"
+    host = postgres_url.rsplit("host=", 1)[1]
+    with psycopg.connect(f"dbname=postgres user=postgres host={host}", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"postgresql+psycopg://postgres@/{name}?host={host}"

@@ -61,6 +61,11 @@ class IncidentStage:
     def wake(self) -> None:
         self._wake.set()
 
+    def rebuild(self, engine: Engine) -> None:
+        """Start afresh with this engine (a process taking over the pipeline): its memory is
+        rebuilt from the store by the next pass."""
+        self.engine, self._cursor = engine, None
+
     def _after(self, changes: Changes) -> None:
         _log_changes(changes)
         if changes.timeline and self.on_timeline is not None:
@@ -155,15 +160,20 @@ class IncidentStage:
         opened = await self.store.run(partial(_opened_elsewhere, engine=self.engine))
         for incident, item_ids in opened:
             log.info("incident #%d opened by hand elsewhere: %s", incident.id, incident.title)
-            await self._take_over(incident, item_ids)
+            await self._take_over(incident, item_ids, by_person=False)
 
-    async def _take_over(self, incident: Incident, item_ids: list[int]) -> None:
+    async def _take_over(self, incident: Incident, item_ids: list[int],
+                         by_person: bool = False) -> None:
         changes = Changes()
         self.engine.take_by_hand(incident, item_ids, self.clock.now(), changes)
-        await self._apply(changes)
+        await self._apply(changes, by_person)
 
-    async def _apply(self, changes: Changes) -> None:
-        ids = await self.store.run(lambda c: write_changes(c, changes))
+    async def _apply(self, changes: Changes, by_person: bool = True) -> None:
+        """Write what the engine decided. What a person did is written whether or not this
+        process leads the pipeline (``store.base``); the leader's engine takes it from the
+        store like any change made elsewhere."""
+        store = self.store.base if by_person else self.store
+        ids = await store.run(lambda c: write_changes(c, changes))
         self.engine.renumber(ids)
         self._after(changes)
 
@@ -182,11 +192,11 @@ class IncidentStage:
             entered = store_intake_item(conn, intake, now, public_names) if report else intake
             return open_by_hand(conn, entered, now, margin, public_names)
 
-        incident, item_ids = await self.store.run(write)
+        incident, item_ids = await self.store.base.run(write)
         log.info("incident #%d opened by hand by %s (%s%s): %s", incident.id, intake.by,
                  intake.channel, f", on {intake.because}" if intake.because else "",
                  incident.title)
-        await self._take_over(incident, item_ids)
+        await self._take_over(incident, item_ids, by_person=True)
         return incident
 
     async def tick(self, now: datetime | None = None) -> None:
@@ -194,13 +204,12 @@ class IncidentStage:
         changes = Changes()
         self.engine.tick(now or self.clock.now(), changes)
         if changes.incidents or changes.timeline:
-            await self.store.run(lambda c: apply_changes(c, changes))
-            self._after(changes)
+            await self._apply(changes, by_person=False)
 
     async def act(self, item_url: str, action: str, by: str, at: datetime,
                   **fields: object) -> Incident:
         """Apply a person's action to the incident that holds the item with this URL."""
-        incident = await self.store.run(lambda c: incident_by_item_url(c, item_url))
+        incident = await self.store.base.run(lambda c: incident_by_item_url(c, item_url))
         if incident is None and action in OPENING:
             # a person confirms or acknowledges a post detection left alone: it becomes an
             # incident, opened by hand from that post, and the action applies to it
@@ -214,7 +223,7 @@ class IncidentStage:
     async def act_on(self, incident_id: int, action: str, by: str, at: datetime,
                      **fields: object) -> Incident:
         """Apply a person's action to the incident with this id."""
-        incident = await self.store.run(lambda c: get_incident(c, incident_id))
+        incident = await self.store.base.run(lambda c: get_incident(c, incident_id))
         if incident is None:
             raise ActionError(f"no incident #{incident_id}")
         changes = Changes()
@@ -231,7 +240,7 @@ class IncidentStage:
     async def split_items(self, incident_id: int, item_ids: set[int], by: str,
                           at: datetime) -> Incident:
         """Move these items of the incident into a new incident."""
-        incident = await self.store.run(lambda c: get_incident(c, incident_id))
+        incident = await self.store.base.run(lambda c: get_incident(c, incident_id))
         if incident is None:
             raise ActionError(f"no incident #{incident_id}")
         changes = Changes()
@@ -243,10 +252,10 @@ class IncidentStage:
                     at: datetime) -> Incident:
         """Move the items with ``item_urls`` out of the incident holding ``item_url`` into a
         new incident."""
-        incident = await self.store.run(lambda c: incident_by_item_url(c, item_url))
+        incident = await self.store.base.run(lambda c: incident_by_item_url(c, item_url))
         if incident is None:
             raise ActionError(f"no incident holds an item with URL {item_url}")
-        ids = await self.store.run(lambda c: item_ids_by_url(c, item_urls))
+        ids = await self.store.base.run(lambda c: item_ids_by_url(c, item_urls))
         changes = Changes()
         new = self.engine.split(incident, set(ids), by, at, changes)
         await self._apply(changes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,12 +49,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any, durable: bool) -> None:
     cursor.close()
 
 
+MIGRATION_LOCK = 7_270_001  # a PostgreSQL advisory lock key of this service's own
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (the newest); a no-op when it is already there."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # processes starting together on one database migrate one after the other
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:
@@ -72,10 +79,23 @@ class Store:
         self.engine = make_engine(url, durable)
         migrate(self.engine)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self._fence: Callable[[Connection], None] | None = None
+        self.base = self
+
+    def fenced(self, check: Callable[[Connection], None]) -> Store:
+        """The same store, whose every transaction first runs ``check`` (which raises to
+        refuse it): what the pipeline writes through, so that a process that lost the lease
+        writes nothing more. Same connections and writer thread; ``base`` is the store
+        itself, for what people do, which any process may record."""
+        view = copy.copy(self)
+        view._fence = check
+        return view
 
     def transaction(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in one transaction on the calling thread."""
         with self.engine.begin() as conn:
+            if self._fence is not None:
+                self._fence(conn)
             return fn(conn)
 
     async def run(self, fn: Callable[[Connection], T]) -> T:

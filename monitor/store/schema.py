@@ -329,3 +329,28 @@ report_sends = Table(
     Column("sent_at", UTCDateTime),
     Index("ux_report_sends_target", "kind", "period", "target", unique=True),
 )
+
+# Who runs the pipeline (collect, analyse, incidents, clocks, sending, reports): the process
+# holding the lease, renewed by its heartbeat; the generation grows at every takeover, and the
+# pipeline's writes check it, so a leader that lost the lease writes nothing more.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("holder", String(128), nullable=False),  # host:pid:random of the process
+    Column("generation", Integer, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("renewed_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# What the service itself did, for an operator looking back: takeovers of the lease.
+service_log = Table(
+    "service_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(32), nullable=False),  # lead, step_down
+    Column("holder", String(128), nullable=False),
+    Column("data", Text, nullable=False),  # JSON
+)
