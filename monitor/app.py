@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.web_runner import GracefulExit
 
 from monitor.analyze.analyzer import load_analyzer
 from monitor.analyze.stage import AnalysisStage
@@ -203,6 +205,23 @@ class _Pipeline:
     async def stop(self) -> None:
         tasks, self.running = self.running, []
         await _stop(tasks)
+
+
+async def stop_once_on_signals(app: web.Application) -> None:
+    """The first SIGTERM or SIGINT stops the service; later ones, which a supervisor sends to
+    the whole process group again and again, are ignored instead of killing it mid-stop (the
+    loop would otherwise give the signals back to their default action while it stops)."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)
+        log.info("stop requested; further stop signals are ignored while stopping")
+        raise GracefulExit
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
 
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:

@@ -39,6 +39,10 @@ R = TypeVar("R")
 
 _config = cli_options.config
 _db = cli_options.db
+_log_level = click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"],
+                                                          case_sensitive=False),
+                          default="INFO", show_default=True, callback=lambda _c, _p, v: v.upper(),
+                          help="How much the service logs.")
 _sources = click.option("--sources", "sources", type=click.Path(dir_okay=False, path_type=Path),
                         help="Sources file (default: ./sources.yaml, else the bundled one).")
 
@@ -96,17 +100,19 @@ def main() -> None:
 @_sources
 @click.option("--host", help="Address to listen on (default from settings: 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default from settings: 8080).")
+@_log_level
 @_errors_to_exit
 def run(config: Path | None, db: str | None, sources: Path | None, host: str | None,
-        port: int | None) -> None:
+        port: int | None, log_level: str) -> None:
     """Run the service: collectors on their schedules and the web server."""
     from aiohttp import web
 
-    from monitor.app import SHUTDOWN_S, build_app
+    from monitor.app import SHUTDOWN_S, build_app, stop_once_on_signals
 
-    _logging(logging.INFO)
+    _logging(getattr(logging, log_level))
     settings = load_settings(config, database=db, sources=sources)
     app = build_app(settings)
+    app.on_startup.append(stop_once_on_signals)
     web.run_app(app, host=host or settings.web.host, port=port or settings.web.port,
                 print=lambda text: log.info("%s", text.strip()), handle_signals=True,
                 shutdown_timeout=SHUTDOWN_S)
@@ -119,23 +125,27 @@ def run(config: Path | None, db: str | None, sources: Path | None, host: str | N
 @click.option("--speed", type=click.FloatRange(1, 10_000), default=288.0, show_default=True,
               help="How much faster than real time the scenario runs (288: 48 h in 10 min).")
 @click.option("--port", type=int, help="Port for the service (default from settings: 8080).")
+@_log_level
 @_errors_to_exit
-def demo(config: Path | None, db: str | None, speed: float, port: int | None) -> None:
+def demo(config: Path | None, db: str | None, speed: float, port: int | None,
+         log_level: str) -> None:
     """Run the service on the bundled 48-hour scenario, served by a local feed server on an
     accelerated clock; no network needed."""
     import tempfile
 
     from aiohttp import web
 
-    from monitor.app import SHUTDOWN_S
+    from monitor.app import SHUTDOWN_S, stop_once_on_signals
     from monitor.demo.serve import demo_app
 
-    _logging(logging.INFO)
+    _logging(getattr(logging, log_level))
     with tempfile.TemporaryDirectory(prefix="monitor-demo-") as scratch:
         settings = load_settings(config, database=db or f"sqlite:///{Path(scratch) / 'demo.db'}")
         if port is not None:
             settings = replace(settings, web=settings.web.model_copy(update={"port": port}))
-        web.run_app(demo_app(settings, speed), host="127.0.0.1", port=0,
+        shell = demo_app(settings, speed)
+        shell.on_startup.append(stop_once_on_signals)
+        web.run_app(shell, host="127.0.0.1", port=0,
                     print=lambda text: None, handle_signals=True, shutdown_timeout=SHUTDOWN_S)
 
 

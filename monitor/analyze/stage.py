@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -25,6 +26,7 @@ from monitor.store.signals import put_signals, unanalysed
 from monitor.waiting import until_woken
 
 log = logging.getLogger(__name__)
+SUMMARY_S = 60.0
 
 
 class AnalysisStage:
@@ -41,6 +43,8 @@ class AnalysisStage:
         # Every item up to this id has a signal (analysis goes in id order), so the query for
         # waiting items need not walk the whole table again.
         self._done_up_to = 0
+        self._summary = [0, 0, 0]  # analysed, health-related, plan hits since the last line
+        self._said_at = -SUMMARY_S  # monotonic time of the last summary line
 
     def wake(self) -> None:
         """New items were stored."""
@@ -65,12 +69,22 @@ class AnalysisStage:
             total += len(items)
             if self.on_analysed is not None:
                 self.on_analysed()
-            health = sum(s.health for s in stamped)
-            log.info("analysed %d items: %d health-related, %d hit a watch plan", len(items),
-                     health, sum(bool(s.plans) for s in stamped))
+            self._tally(stamped)
             if len(items) < self.BATCH:  # that was the last of them
                 return total
             await asyncio.sleep(0)  # let fetches and web requests run between batches
+
+    def _tally(self, signals: list[Signal]) -> None:
+        """One line a minute at most, however many batches: a busy collector must not fill
+        the log with a line per batch."""
+        counts = self._summary
+        counts[0] += len(signals)
+        counts[1] += sum(s.health for s in signals)
+        counts[2] += sum(bool(s.plans) for s in signals)
+        now = time.monotonic()
+        if now - self._said_at >= SUMMARY_S:
+            log.info("analysed %d items: %d health-related, %d hit a watch plan", *counts)
+            self._summary, self._said_at = [0, 0, 0], now
 
     async def run(self) -> None:
         while True:

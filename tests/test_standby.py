@@ -1,0 +1,167 @@
+"""Two `monitor run` on one PostgreSQL database, against ten feeds on a loopback host, as
+two machines of one duty office would run: one leads the pipeline, the other serves the
+dashboard and stands by; the leader is killed, the standby takes over, and every item is
+stored exactly once. And a stop by SIGTERM to the whole process group, as systemd sends it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from sqlalchemy import func, select
+
+from monitor.store import Store
+from monitor.store.schema import items
+from tests.service import Service, free_port, service
+
+Serve = Callable[..., Awaitable[TestServer]]
+FEEDS = 10
+
+
+class Publisher:
+    """Ten feeds whose entries are published as the test says."""
+
+    def __init__(self) -> None:
+        self.published = 3
+
+    def feed(self, n: int) -> bytes:
+        entries = "".join(f"<item><title>第{n}号来源 第{k}条 今日天气与交通提示</title>"
+                          f"<link>https://f{n}.example.cn/{k}</link><guid>f{n}-{k}</guid></item>"
+                          for k in range(self.published))
+        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                f"<title>f{n}</title>{entries}</channel></rss>").encode()
+
+
+async def feeds(aiohttp_server: Serve, publisher: Publisher) -> TestServer:
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(body=publisher.feed(int(request.match_info["n"])),
+                            content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/f/{n}.xml", serve)
+    return await aiohttp_server(app, host="127.0.0.1")
+
+
+def configure(tmp_path: Path, server: TestServer, db: str) -> Path:
+    (tmp_path / "sources.yaml").write_text("sources:\n" + "".join(
+        f"  - {{name: f{n}, url: 'http://127.0.0.1:{server.port}/f/{n}.xml', interval: 60}}\n"
+        for n in range(FEEDS)), encoding="utf-8")
+    (tmp_path / "reports.yaml").write_text("enabled: false\n", encoding="utf-8")
+    config = tmp_path / "monitor.yaml"
+    config.write_text(f"database: {db}\nsources: sources.yaml\nreports: reports.yaml\n"
+                      "fetch: {host_gap: 0, per_host: 10, max_interval: 60, allow_private: [127.0.0.1]}\n"
+                      "pipeline: {lease: 4s}\n", encoding="utf-8")
+    return config
+
+
+async def health(port: int) -> dict[str, Any] | None:
+    try:
+        async with aiohttp.ClientSession() as session, \
+                session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            return dict(await resp.json())
+    except aiohttp.ClientError:
+        return None
+
+
+def stored(db: str) -> tuple[int, int]:
+    store = Store(db)
+    try:
+        return store.transaction(lambda c: (
+            c.execute(select(func.count()).select_from(items)).scalar_one(),
+            c.execute(select(func.count(items.c.url.distinct()))).scalar_one()))
+    finally:
+        store.close()
+
+
+def errors(run: Service) -> list[str]:
+    return [line for line in run.stderr.splitlines() if " ERROR " in line
+            or "Traceback" in line]
+
+
+@pytest.mark.timeout(300)
+async def test_the_standby_takes_over_a_killed_leader_and_loses_no_item(
+        tmp_path: Path, aiohttp_server: Serve, postgres_db: str) -> None:
+    publisher = Publisher()
+    server = await feeds(aiohttp_server, publisher)
+    config = str(configure(tmp_path, server, postgres_db))
+    ports = free_port(), free_port()
+    async with service("run", "--config", config, "--port", str(ports[0])) as first:
+        await first.wait_for(lambda: _role(ports[0], "leader"), 60, "the first process leading")
+        async with service("run", "--config", config, "--port", str(ports[1])) as second:
+            await second.wait_for(lambda: _role(ports[1], "standby"), 60,
+                                  "the second process standing by")
+            await first.wait_for(lambda: _count(postgres_db, 3 * FEEDS), 60, "the first items")
+            assert (await health(ports[0]) or {}).get("role") == "leader"
+            assert errors(first) == []
+            assert errors(second) == []
+            first.proc.kill()
+            await first.proc.wait()
+            killed_at = asyncio.get_running_loop().time()
+            await second.wait_for(lambda: _role(ports[1], "leader"), 30,
+                                  "the standby leading after the kill")
+            took = asyncio.get_running_loop().time() - killed_at
+            publisher.published = 5  # two more entries in every feed, after the kill
+            await second.wait_for(lambda: _count(postgres_db, 5 * FEEDS), 120,
+                                  "the items published after the kill")
+            assert errors(second) == []
+    assert took < 30
+    total, distinct = stored(postgres_db)
+    assert total == distinct == 5 * FEEDS
+    assert "leading the pipeline" in second.stderr
+    assert second.proc.returncode == 0, second.stderr[-2000:]
+
+
+async def _role(port: int, role: str) -> bool:
+    found = await health(port)
+    return found is not None and found.get("role") == role
+
+
+async def _count(db: str, at_least: int) -> bool:
+    return (await asyncio.to_thread(stored, db))[0] >= at_least
+
+
+@pytest.mark.timeout(120)
+async def test_sigterm_to_the_process_group_stops_everything(tmp_path: Path) -> None:
+    """What systemd does: SIGTERM to the service and its parser workers at once, again and
+    again; it must end, cleanly, and leave no process behind."""
+    for _attempt in range(3):
+        port = free_port()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "monitor", "demo", "--port", str(port), "--db",
+            f"sqlite:///{tmp_path / f'd{_attempt}.db'}", stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        for _ in range(300):
+            if await health(port) is not None:
+                break
+            await asyncio.sleep(0.1)
+        for _ in range(3):
+            os.killpg(proc.pid, signal.SIGTERM)
+            await asyncio.sleep(0.2)
+        try:
+            code = await asyncio.wait_for(proc.wait(), 20)
+        finally:
+            if proc.returncode is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert code == 0
+        log = (await proc.stderr.read()).decode() if proc.stderr else ""
+        assert "stopped cleanly" in log
+        for _ in range(50):  # nothing of the group is left
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            left = subprocess.run(["ps", "-o", "pid,args", "-g", str(proc.pid)],
+                                  capture_output=True, text=True, check=False).stdout
+            raise AssertionError(f"processes left in the group:\n{left}")
