@@ -138,6 +138,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
                          daily, sources, lambda: make_engine(analyzer, incident_settings), poll)
         leadership = Leadership(store, settings.pipeline.lease, work.start, work.stop)
         app[LEADERSHIP] = leadership
+        incidents.leading = lambda: leadership.role == "leader"
         if not await leadership.try_to_lead():
             holder = await leadership.holder_now()
             log.warning("standing by: %s leads the pipeline; this process serves the dashboard "

@@ -11,9 +11,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from monitor.analyze.analyzer import Analyzer
+from monitor.clock import SimClock
+from monitor.incidents import make_engine
+from monitor.incidents.engine import ActionError
+from monitor.incidents.settings import load_incident_settings
+from monitor.incidents.stage import IncidentStage
 from monitor.leadership import Leadership
 from monitor.store import Store
 from monitor.store.incidents import set_cursor
+from tests.incidents.conftest import START, analyzer
+
+__all__ = ["analyzer"]  # the fixture
 from monitor.store.leases import LeaseLost
 from monitor.store.schema import service_log, stage_cursors
 
@@ -107,3 +116,18 @@ async def test_a_standby_never_writes_through_the_pipeline(url: str) -> None:
             only.pipeline.transaction(lambda c: set_cursor(c, "incidents", 1))
     finally:
         only.store.close()
+
+
+async def test_a_standby_refuses_to_merge_and_says_where_to_go(tmp_path: Path,
+                                                               analyzer: Analyzer) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        incidents = IncidentStage(store, make_engine(analyzer, load_incident_settings()),
+                                  SimClock(START))
+        incidents.leading = lambda: False
+        with pytest.raises(ActionError, match="this one stands by"):
+            await incidents.merge(1, 2, "值班员甲", START)
+        with pytest.raises(ActionError, match="this one stands by"):
+            await incidents.split_items(1, {3}, "值班员甲", START)
+    finally:
+        store.close()

@@ -57,6 +57,8 @@ class IncidentStage:
         self._wake = asyncio.Event()
         self._cursor: int | None = None
         self.on_timeline: Callable[[], None] | None = None  # the response stage's wake-up
+        # whether this process leads the pipeline, and so holds the engine's clusters
+        self.leading: Callable[[], bool] = lambda: True
 
     def wake(self) -> None:
         self._wake.set()
@@ -231,7 +233,14 @@ class IncidentStage:
         await self._apply(changes)
         return updated
 
+    def _needs_engine(self, what: str) -> None:
+        if not self.leading():
+            raise ActionError(f"{what} needs the process that leads the pipeline, which holds "
+                              "the incidents' clusters; this one stands by (see /healthz for "
+                              "the leader) — use the leader's dashboard")
+
     async def merge(self, first: int, second: int, by: str, at: datetime) -> Incident:
+        self._needs_engine("merging incidents")
         changes = Changes()
         survivor = self.engine.merge(first, second, by, at, changes)
         await self._apply(changes)
@@ -240,6 +249,7 @@ class IncidentStage:
     async def split_items(self, incident_id: int, item_ids: set[int], by: str,
                           at: datetime) -> Incident:
         """Move these items of the incident into a new incident."""
+        self._needs_engine("splitting an incident")
         incident = await self.store.base.run(lambda c: get_incident(c, incident_id))
         if incident is None:
             raise ActionError(f"no incident #{incident_id}")
@@ -252,6 +262,7 @@ class IncidentStage:
                     at: datetime) -> Incident:
         """Move the items with ``item_urls`` out of the incident holding ``item_url`` into a
         new incident."""
+        self._needs_engine("splitting an incident")
         incident = await self.store.base.run(lambda c: incident_by_item_url(c, item_url))
         if incident is None:
             raise ActionError(f"no incident holds an item with URL {item_url}")
