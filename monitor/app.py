@@ -115,7 +115,9 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         incidents.on_timeline = response.wake
         app.router.add_routes(ack_routes(store, incidents, roster, clock_, secret))
         app.router.add_routes(action_routes(incidents, clock_))
-        app.router.add_routes(Pages(store, incidents, roster, clock_).routes())
+        pages = Pages(store, incidents, roster, clock_)
+        pages.role = lambda: (leadership.role, leadership.holder)
+        app.router.add_routes(pages.routes())
         app.router.add_routes(Browse(store, analyzer, sources, clock_).routes())
         app.router.add_routes(ReportPages(store, report_context, clock_).routes())
         session = aiohttp.ClientSession()

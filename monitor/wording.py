@@ -15,3 +15,5 @@ EVENTS = {"opened": "发现事件", "item_added": "新增信息", "level_propose
 MILESTONES = {"authoritative_release": "权威信息发布", "press_conference": "新闻发布会",
               "follow_up": "后续发布", "internal_report": "书面上报"}
 LEVELS = {"I": "Ⅰ级（特别重大）", "II": "Ⅱ级（重大）", "III": "Ⅲ级（较大）", "IV": "Ⅳ级（一般）"}
+BY_HAND = "人工立案"  # an "opened" event a person entered (by_hand), not detection's 发现事件
+OPENED_ON = {"confirm": "确认定级", "ack": "确认收到"}  # the action that opened it from a post

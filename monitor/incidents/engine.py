@@ -37,6 +37,7 @@ CANDIDATES = 24  # clusters compared with each item at most
 DESCRIBE = 200  # items read to pick an incident's title, topics and places
 BURST = 6  # a leading post this many times the rest's pace before them is not their first
 KEEP_MEMBERS = 50  # items a cluster remembers in detail; older ones live on in its sums
+INTAKE = "intake"  # the source of reports entered by hand (intake.py)
 MEMBER_TERMS = 8  # terms remembered per item, to choose the most representative one
 SYSTEM = "system"
 BACKFILL_LIMIT = timedelta(days=7)
@@ -605,8 +606,12 @@ class Engine:
         regions = Counter(self.regions[p] for p in places.elements() if p in self.regions)
         heat = cluster.heat
         cluster.described = cluster.count
+        # a report entered by hand keeps the title the duty officer gave it
+        title = incident.title if incident.title and (
+            incident.first_source == INTAKE or any(m.source == INTAKE for m in members)) \
+            else representative.title
         return replace(
-            incident, title=representative.title, updated_at=now, topics=topics,
+            incident, title=title, updated_at=now, topics=topics,
             keywords=tuple(top(cluster.centroid, 5)),
             places=tuple(p for p, _ in places.most_common(5)),
             region=regions.most_common(1)[0][0] if regions else None,

@@ -20,6 +20,7 @@ from monitor.collect.decode import content_hash
 from monitor.collect.normalize import normalize_title
 from monitor.evaluate.masking import mask
 from monitor.incidents.engine import (
+    INTAKE,
     SYSTEM,
     ActionError,
     Changes,
@@ -33,7 +34,7 @@ from monitor.store.incidents import apply_changes, next_incident_id, stored_item
 from monitor.store.items import insert_items
 from monitor.store.schema import incident_items
 
-INTAKE_SOURCE = "intake"  # the items of reports entered by hand
+INTAKE_SOURCE = INTAKE  # the items of reports entered by hand
 CHANNELS = ("电话/12320热线", "上级交办", "媒体问询", "网络巡查", "其他")
 MAX_TITLE = 200
 MAX_TEXT = 5000

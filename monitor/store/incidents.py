@@ -193,6 +193,32 @@ def filed_item_ids(conn: Connection, incident_id: int) -> list[int]:
                              .order_by(incident_items.c.item_id)).scalars())
 
 
+def incidents_of_items(conn: Connection, item_ids: Sequence[int]) -> dict[int, int]:
+    """item id → the incident holding it, for those of ``item_ids`` filed in one (a page of
+    search results). A merge moves the items to the survivor; ``merged_into`` is followed
+    all the same, as incident_by_item_url does, so that a link never lands on a merged one."""
+    if not item_ids:
+        return {}
+    filed: dict[int, int] = {item: incident for item, incident in conn.execute(
+        select(incident_items.c.item_id, incident_items.c.incident_id)
+        .where(incident_items.c.item_id.in_(sorted(set(item_ids)))))}
+    into: dict[int, int] = {}
+    wanted = set(filed.values())
+    while wanted:  # one query per step of a chain of merges, each incident asked once
+        step: dict[int, int] = {old: new for old, new in conn.execute(
+            select(incidents.c.id, incidents.c.merged_into).where(
+                incidents.c.id.in_(sorted(wanted)), incidents.c.merged_into.is_not(None)))}
+        into.update(step)
+        wanted = set(step.values()) - set(into)
+    for item, incident in filed.items():
+        for _ in range(len(into)):  # bounded: a loop of merges must not hang the page
+            if incident not in into:
+                break
+            incident = into[incident]
+        filed[item] = incident
+    return filed
+
+
 def incident_items_since(conn: Connection, since: datetime) -> dict[int, int]:
     """item id → incident id for items filed at or after ``since``."""
     query = select(incident_items.c.item_id, incident_items.c.incident_id).join(

@@ -312,6 +312,17 @@ sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False),
 )
 
+# Failed sign-ins, by the SHA-256 of what they are counted under (an address, or an address
+# and a name): kept here so that every process of the service throttles alike.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_login_failures_key", "key", "at"),
+)
+
 # Scheduled reports sent, one row per report and target, so that a restart sends a missed
 # report once and never twice. A row is claimed (status sending, next_attempt_at the end of the
 # claim) before the send; a failed one waits until next_attempt_at to be tried again.

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from monitor.store.schema import sessions, users
+from monitor.store.schema import login_failures, sessions, users
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +70,19 @@ def end_sessions(conn: Connection, *, token_hash: str | None = None,
     if user_id is not None:
         query = query.where(sessions.c.user_id == user_id)
     conn.execute(query)
+
+
+def failures_since(conn: Connection, keys: list[str], since: datetime) -> dict[str, list[datetime]]:
+    """The failed sign-ins counted under each key since then, oldest first."""
+    found: dict[str, list[datetime]] = {k: [] for k in keys}
+    rows = conn.execute(select(login_failures.c.key, login_failures.c.at)
+                        .where(login_failures.c.key.in_(keys), login_failures.c.at >= since)
+                        .order_by(login_failures.c.at))
+    for key, at in rows:
+        found[key].append(at)
+    return found
+
+
+def add_failures(conn: Connection, keys: list[str], at: datetime, forget_before: datetime) -> None:
+    conn.execute(delete(login_failures).where(login_failures.c.at < forget_before))
+    conn.execute(insert(login_failures), [{"key": k, "at": at} for k in keys])

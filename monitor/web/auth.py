@@ -13,7 +13,6 @@ import hashlib
 import ipaddress
 import json
 import secrets
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from functools import wraps
@@ -25,7 +24,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from monitor.clock import Clock
 from monitor.store import Store
-from monitor.store.users import User, add_session, end_sessions, session_user, user_by_name
+from monitor.store.users import (
+    User,
+    add_failures,
+    add_session,
+    end_sessions,
+    failures_since,
+    session_user,
+    user_by_name,
+)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -68,29 +75,31 @@ def _digest(token: str) -> str:
 
 
 class Throttle:
-    """Failed sign-ins per key in a sliding window, each key with its own limit."""
+    """Failed sign-ins per key in a sliding window, each key with its own limit. Counted in
+    the store, so that whichever process of the service answers, the limits are the same;
+    keys are kept as their SHA-256, so no typed name is stored."""
 
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+    def __init__(self, clock: Clock, store: Callable[[], Store]) -> None:
+        self.clock, self._store = clock, store
 
-    def retry_after(self, *keys: tuple[str, int]) -> int:
+    async def retry_after(self, *keys: tuple[str, int]) -> int:
         """Seconds until another try is allowed for (key, limit) pairs; 0 when it is now."""
-        now = self.clock.now().timestamp()
+        now = self.clock.now()
+        digests = [_digest(k) for k, _ in keys]
+        seen = await self._store().run(lambda c: failures_since(
+            c, digests, now - timedelta(seconds=FAILURE_WINDOW_S)))
         wait = 0.0
-        for key, limit in keys:
-            seen = self._failures[key]
-            while seen and seen[0] <= now - FAILURE_WINDOW_S:
-                seen.popleft()
-            if not seen:
-                del self._failures[key]  # so that a flood of names leaves nothing behind
-            elif len(seen) >= limit:
-                wait = max(wait, seen[0] + FAILURE_WINDOW_S - now)
+        for digest, (_, limit) in zip(digests, keys, strict=True):
+            times = seen[digest]
+            if len(times) >= limit:
+                wait = max(wait, (times[-limit] - now).total_seconds() + FAILURE_WINDOW_S)
         return int(wait + 0.999)
 
-    def failed(self, *keys: tuple[str, int]) -> None:
-        for key, _ in keys:
-            self._failures[key].append(self.clock.now().timestamp())
+    async def failed(self, *keys: tuple[str, int]) -> None:
+        now = self.clock.now()
+        digests = [_digest(k) for k, _ in keys]
+        await self._store().run(lambda c: add_failures(
+            c, digests, now, now - timedelta(seconds=FAILURE_WINDOW_S)))
 
 
 def client_address(request: web.Request, trusted: Sequence[IPNetwork]) -> str:
@@ -139,7 +148,7 @@ class Auth:
         """``store``: gives the store once the service has opened it; ``trusted_proxies``:
         whose forwarding headers are believed; ``public_url``: https:// makes cookies Secure."""
         self._store, self.clock = store, clock
-        self.throttle = Throttle(clock)
+        self.throttle = Throttle(clock, store)
         self._trusted = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
         self._https = (public_url or "").startswith("https://")
 
@@ -174,7 +183,7 @@ class Auth:
         address = client_address(request, self._trusted)
         keys = ((f"pair:{address}\n{name}", FAILURES_ALLOWED),
                 (f"addr:{address}", ADDRESS_FAILURES_ALLOWED))
-        wait = self.throttle.retry_after(*keys)
+        wait = await self.throttle.retry_after(*keys)
         if wait:
             response = _page("登录尝试过多", f"<p>请在 {wait // 60 + 1} 分钟后再试。</p>", 429)
             response.headers["Retry-After"] = str(wait)
@@ -182,7 +191,7 @@ class Auth:
         user = await self.store.run(lambda c: user_by_name(c, name))
         password = str(form.get("password", ""))
         if user is None or user.disabled or not check_password(user.password_hash, password):
-            self.throttle.failed(*keys)
+            await self.throttle.failed(*keys)
             return _page("舆情监测与回应 · 登录", _login_form(cookie, "用户名或密码错误。"), 401)
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self.clock.now()

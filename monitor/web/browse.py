@@ -17,12 +17,13 @@ from monitor.config import SourceList
 from monitor.errors import FAULTS
 from monitor.records import FetchStatus, Source
 from monitor.store import Store
+from monitor.store.incidents import incidents_of_items
 from monitor.store.labels import Label, add_label
 from monitor.store.schema import items, signals
 from monitor.store.search import search_items
 from monitor.store.sources import all_health
 from monitor.web.auth import CSRF, USER, signed_user
-from monitor.web.pages import html_page, safe_href
+from monitor.web.pages import ACTORS, html_page, safe_href
 
 LABELLERS = ("duty_officer", "admin")
 HEALTH = {"ok": "正常", "not_modified": "无更新", "error": "失败", "gone": "已下线",
@@ -78,7 +79,7 @@ class Browse:
         user = signed_user(request)
         query = request.query.get("q", "").strip()[:200]
         words = self.analyzer.segmenter.words(normalize(query)) if query else []
-        rows = await self.store.run(lambda c: search_items(c, words)) if words else []
+        rows, filed = await self.store.run(lambda c: _found(c, words)) if words else ([], {})
         options = "".join(f"<option value={k}>{escape(v)}</option>"
                           for k, v in self.topics.items())
         parts = [(f"<form method=get action=/items><input name=q value='{escape(query)}' "
@@ -99,8 +100,10 @@ class Browse:
                             f"<select name=topic><option value=''>（领域）</option>{options}"
                             f"</select><button name=relevant value=1>相关</button>"
                             f"<button name=relevant value=0>不相关</button></form>")
+            incident = _incident_cell(row["id"], filed.get(row["id"]), user, request[CSRF])
             parts.append(f"<tr><td>{local_minute(row['fetched_at'])}</td><td>{escape(row['source'])}"
-                         f"</td><td>{link}</td><td>{escape(topics)}</td><td>{feedback}</td></tr>")
+                         f"</td><td>{link}</td><td>{escape(topics)}</td><td>{incident}</td>"
+                         f"<td>{feedback}</td></tr>")
         parts.append("</table>")
         return html_page("信息检索", "".join(parts), user, request[CSRF], self.clock.now())
 
@@ -182,6 +185,24 @@ class Browse:
                              f"</li>")
             parts.append("</ul>")
         return html_page("监测方案", "".join(parts), user, request[CSRF], self.clock.now())
+
+
+def _found(conn: Connection, words: list[str]) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The search's items, and which of them are in which incident."""
+    rows = search_items(conn, words)
+    return rows, incidents_of_items(conn, [r["id"] for r in rows])
+
+
+def _incident_cell(item_id: int, incident: int | None, user: Any, csrf: str) -> str:
+    """An item's incident, or for those who may act the 立案 button that opens one from it
+    (POST /items/{id}/open, web/intake.py)."""
+    if incident is not None:
+        return f"<a href=/incidents/{incident}>事件#{incident}</a>"
+    if user.role not in ACTORS:
+        return ""
+    return (f"<form class=inline method=post action=/items/{item_id}/open>"
+            f"<input type=hidden name=csrf value='{escape(csrf)}'>"
+            f"<button type=submit title='以此信息人工立案'>立案</button></form>")
 
 
 def _assumed(text: str, key: str, source: Source) -> str:

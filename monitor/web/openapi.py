@@ -10,6 +10,8 @@ from monitor.evaluate.assess import DECISIONS
 from monitor.evaluate.findings import GROUNDS, MEASURES
 from monitor.evaluate.formats import FORMATS
 from monitor.incidents.engine import ACTIONS, MILESTONE_KINDS
+from monitor.incidents.intake import CHANNELS, MAX_TEXT, MAX_TITLE
+from monitor.incidents.settings import LEVELS
 
 _JSON = {"application/json": {"schema": {"type": "object"}}}
 _SESSION: list[dict[str, list[str]]] = [{"session": []}]
@@ -19,13 +21,13 @@ def _ok(description: str) -> dict[str, Any]:
     return {"200": {"description": description, "content": _JSON}}
 
 
-def _form(summary: str, fields: dict[str, Any]) -> dict[str, Any]:
+def _form(summary: str, fields: dict[str, Any], by_id: bool = True) -> dict[str, Any]:
     """A state-changing form endpoint: the session, its CSRF token (field or header), and a
-    redirect (303) to the page that shows the result."""
+    redirect (303) to the page that shows the result. ``by_id``: the path names a thing."""
     return {"post": {
         "summary": summary, "security": [{"session": [], "csrf": []}],
         "parameters": [{"name": "id", "in": "path", "required": True,
-                        "schema": {"type": "integer"}}],
+                        "schema": {"type": "integer"}}] if by_id else [],
         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
             "schema": {"type": "object", "properties": {"csrf": {"type": "string"},
                                                         **fields}}}}},
@@ -71,6 +73,23 @@ DOCUMENT: dict[str, Any] = {
         "/items/{id}/label": _form("Label feedback for retraining (duty officers)",
                                    {"relevant": {"enum": ["1", "0"]},
                                     "topic": {"type": "string"}}),
+        "/incidents/new": {"post": {
+            **_form("人工立案: open an incident from a report (duty officers); 400 shows the "
+                    "form again with the reason",
+                    {"title": {"type": "string", "maxLength": MAX_TITLE},
+                     "text": {"type": "string", "maxLength": MAX_TEXT},
+                     "channel": {"enum": list(CHANNELS)},
+                     "at": {"type": "string", "description": "when the office learned of it; "
+                            "without a zone, Asia/Shanghai"},
+                     "occurred": {"type": "string"}, "level": {"enum": ["", *LEVELS]},
+                     "region": {"type": "string"},
+                     "item_urls": {"type": "string", "description": "one URL a line"}},
+                    by_id=False)["post"],
+            "responses": {"303": {"description": "opened; Location is the incident"},
+                          "400": {"description": "the form again, with why it was refused"},
+                          "403": {"description": "not a duty officer, or no CSRF token"}}}},
+        "/items/{id}/open": _form("立案 from a stored item in no incident (duty officers); "
+                                  "one already filed redirects to its incident", {}),
         "/incidents/{id}/merge": _form("Merge with another live incident (duty officers)",
                                        {"into": {"type": "integer"}}),
         "/incidents/{id}/split": _form("Move chosen items into a new incident (duty officers)",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from html import escape
 from typing import Any
@@ -20,6 +20,7 @@ from monitor import charts
 from monitor.analyze.lexicon import load_taxonomy
 from monitor.clock import SHANGHAI, Clock, local_minute
 from monitor.incidents.engine import MILESTONE_KINDS, ActionError
+from monitor.incidents.intake import INTAKE_SOURCE
 from monitor.incidents.stage import IncidentStage
 from monitor.records import Deadline, Incident, IncidentStatus, TimelineEvent
 from monitor.response.roster import Roster
@@ -34,7 +35,7 @@ from monitor.store.incidents import (
 )
 from monitor.store.response import deadlines_of, get_clock, pending_deadlines
 from monitor.web.auth import CSRF, ROLE_NAMES, USER, signed_user
-from monitor.wording import EVENTS, LEVELS, MILESTONES, STATUS
+from monitor.wording import BY_HAND, EVENTS, LEVELS, MILESTONES, OPENED_ON, STATUS
 
 LIVE = [IncidentStatus.OPEN, IncidentStatus.CONFIRMED, IncidentStatus.RESPONDING]
 ACTORS = ("duty_officer", "admin")
@@ -45,7 +46,12 @@ margin:1rem;color:#222}table{border-collapse:collapse;width:100%}td,th{border-bo
 #ddd;padding:.4rem;text-align:left}.due-ok{color:#176f2c}.due-near{color:#b35c00;font-weight:bold}
 .due-missed{color:#fff;background:#c62828;padding:0 .3rem}nav{margin-bottom:1rem}
 form.inline{display:inline-block;margin:.2rem}.muted{color:#777}
-caption{caption-side:bottom;text-align:left;color:#666;font-size:.85rem}"""
+caption{caption-side:bottom;text-align:left;color:#666;font-size:.85rem}
+form.stack{max-width:40rem}form.stack label{display:block;margin:.8rem 0 .2rem}
+form.stack input,form.stack select,form.stack textarea{display:block;width:100%;
+box-sizing:border-box;font:inherit;padding:.45rem}form.stack button{margin-top:1rem;
+padding:.6rem 2rem;font:inherit}.error{border-left:4px solid #c62828;background:#fdecea;
+padding:.6rem;margin:.6rem 0}.report{white-space:pre-wrap;margin:.3rem 0;color:#444}"""
 # The pages' scripts, served from /static (the security policy runs no inline script).
 COUNTDOWN_JS = """const skew=Date.parse(document.body.dataset.now)-Date.now();
 function tick(){const now=Date.now()+skew;document.querySelectorAll('[data-due]').forEach(el=>{
@@ -82,6 +88,7 @@ def html_page(title: str, body: str, user: Any, csrf: str, now: datetime, script
         f"<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport "
         f"content='width=device-width'><title>{escape(title)}</title><style>{STYLE}</style>"
         f"<body data-now='{now.isoformat()}'><nav><a href=/board>事件看板</a> · "
+        f"{'<a href=/incidents/new>人工立案</a> · ' if user and user.role in ACTORS else ''}"
         f"<a href=/items>信息检索</a> · <a href=/sources>信息来源</a> · "
         f"<a href=/plans>监测方案</a> · "
         f"{'<a href=/reports>评估与报告</a> · ' if user and user.role in REPORT_READERS else ''}"
@@ -117,9 +124,16 @@ class Pages:
         self.store, self.incidents, self.roster, self.clock = store, incidents, roster, clock
         self.topics = {t.key: t.name for t in load_taxonomy()}
         self._board: tuple[float, int, asyncio.Future[Any]] | None = None
+        # which part this process plays, for the foot of the board (two machines)
+        self.role: Callable[[], tuple[str, str]] = lambda: ("leader", "")
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/", self.home), web.get("/board", self.board),
+        # here, not at the top: the intake forms are pages built on this module's html_page
+        from monitor.web.intake import IntakeForms
+
+        # /incidents/new before /incidents/{id}, which would take "new" for an id
+        intake = IntakeForms(self.store, self.incidents, self.roster, self.clock).routes()
+        return [*intake, web.get("/", self.home), web.get("/board", self.board),
                 web.get("/api/board", self.board_json), web.get("/incidents/{id}", self.incident),
                 web.get("/api/incidents/{id}", self.incident_json),
                 web.post("/incidents/{id}/act", self.act),
@@ -175,6 +189,12 @@ class Pages:
         body.append("</tbody></table>")
         if not rows:
             body.append("<p class=muted>当前没有待处置的事件。</p>")
+        role, name = self.role()
+        if name:
+            body.append(f"<p class=muted>本机 {escape(name)}："
+                        + ("主用节点，负责采集、分析、事件与处置时限、告警。" if role == "leader"
+                           else "备用节点，主用节点停止后自动接管；事件的合并与拆分请在主用节点操作。")
+                        + "</p>")
         return html_page("事件看板", "".join(body), user, request[CSRF], self.clock.now(),
                          COUNTDOWN + "<script src=/static/board.js></script>")
 
@@ -220,7 +240,7 @@ class Pages:
         parts = [(f"<p>{escape(_level(incident))} · {STATUS.get(incident.status.value, '')} · "
                  f"{incident.items}条信息，{incident.sources}个来源，负面占比"
                  f"{incident.negative_share:.0%}，热度{incident.heat:.0f} · 地区 "
-                 f"{escape(incident.region or '—')} · 首发 {escape(incident.first_source)}</p>")]
+                 f"{escape(incident.region or '—')} · 首发 {_source(incident.first_source)}</p>")]
         if clock is not None:
             parts.append(f"<p>计时起点 {local_minute(clock.start_at)}（发现 {local_minute(clock.detected_at)}，"
                          f"首条信息 {local_minute(clock.first_item_at)}，事发 "
@@ -244,7 +264,7 @@ class Pages:
         for event in events:
             if event.type != "item_added":
                 parts.append(f"<tr><td>{local_minute(event.at)}</td><td>"
-                             f"{EVENTS.get(event.type, escape(event.type))}</td>"
+                             f"{_event_name(event)}</td>"
                              f"<td>{escape(event.actor if event.actor != 'system' else '系统')}"
                              f"</td><td>{_event_detail(event)}</td></tr>")
         parts.append("</table><h3>代表性信息</h3><ul>")
@@ -252,7 +272,7 @@ class Pages:
             href = safe_href(row["url"])
             title = escape(row["title"])
             link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
-            parts.append(f"<li>{local_minute(row['at'])} {escape(row['source'])}：{link}</li>")
+            parts.append(f"<li>{local_minute(row['at'])} {_source(row['source'])}：{link}</li>")
         parts.append("</ul>")
         if user.role in ACTORS and incident.status in LIVE:
             boxes = "".join(f"<label><input type=checkbox name=item value={r['id']}> "
@@ -344,6 +364,11 @@ class Pages:
             dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
 
+def _source(name: str) -> str:
+    """A source's name; the reports entered by hand are an item of the intake source."""
+    return "人工录入" if name == INTAKE_SOURCE else escape(name)
+
+
 def _trend(last: int, before: int) -> str:
     """Items in the last six hours against the six before: rising, falling or flat."""
     return f"{'↑' if last > before else '↓' if last < before else '→'}{last}"
@@ -359,8 +384,16 @@ def _filtered(rows: list[tuple[Incident, Deadline | None]], query: Any
             and (not region or region in (i.region or ""))]
 
 
+def _event_name(event: TimelineEvent) -> str:
+    if event.type == "opened" and event.data.get("by_hand"):
+        return BY_HAND
+    return EVENTS.get(event.type, escape(event.type))
+
+
 def _event_detail(event: TimelineEvent) -> str:
     d = event.data
+    if event.type == "opened" and d.get("by_hand"):
+        return _by_hand(event)
     if event.type == "milestone_recorded":
         href = safe_href(str(d.get("url", "")))
         link = f"<a href='{escape(href)}' rel=noopener>证据</a>" if href else escape(
@@ -380,6 +413,25 @@ def _event_detail(event: TimelineEvent) -> str:
     if "level" in d:
         return escape(LEVELS.get(str(d["level"]), str(d["level"])))
     return ""
+
+
+def _by_hand(event: TimelineEvent) -> str:
+    """人工立案: through which channel and by whom, on which action if opened from a post, the
+    report as entered (de-identified before it was stored), and 补录 when the time the office
+    learned of it is long before it was entered."""
+    d = event.data
+    how = "，".join(escape(str(v)) for v in (d.get("channel"), event.actor) if v)
+    parts = [f"{BY_HAND}（{how}）：{escape(str(d.get('title', '')))}"]
+    if d.get("because"):
+        action = OPENED_ON.get(str(d["because"]), str(d["because"]))
+        parts.append(f" <span class=muted>（{escape(action)}时立案）</span>")
+    if d.get("text"):
+        parts.append(f"<div class=report>{escape(str(d['text']))}</div>")
+    if d.get("backdated"):
+        parts.append(f" <strong class=due-near>补录：{escape(event.actor)}于"
+                     f"{_local(str(d.get('recorded_at', '')))}录入，获知时间"
+                     f"{_local(event.at.isoformat())}</strong>")
+    return "".join(parts)
 
 
 def _backdated(event: TimelineEvent) -> str:

@@ -133,12 +133,16 @@ async def test_an_incident_opened_elsewhere_is_taken_over_and_the_story_joins_it
             await analysis.analyse_pending()
             await incidents.process_pending()
         events = store.transaction(lambda c: timeline_after(c, 0))
+        [incident] = store.transaction(lambda c: list_incidents(c))
     finally:
         store.close()
     assert {e.incident_id for e in events} == {1}
     added = [e.data["url"] for e in events if e.type == "item_added"]
     assert added[0].startswith("intake:")
     assert len(added) == 1 + len(DISPUTE)
+    # described from its posts, it keeps the title the duty officer gave it
+    assert incident.title == CALL["title"]
+    assert incident.items == 1 + len(DISPUTE)
 
 
 def post(minute: float, n: int) -> tuple[datetime, Item]:

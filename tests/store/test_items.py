@@ -29,7 +29,7 @@ def test_schema_is_migrated_and_sqlite_uses_wal(store: Store) -> None:
     assert {"items", "source_health", "signals", "labels", "alembic_version"} <= names
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0013"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0014"
 
 
 def test_opening_twice_does_not_migrate_again(store: Store) -> None:

@@ -184,3 +184,22 @@ async def test_every_answer_carries_the_headers_a_browser_expects(
     assert headers["Cache-Control"] == ("no-cache" if path.startswith("/static/") else "no-store")
     assert "aiohttp" not in headers["Server"].lower()
     assert "python" not in headers["Server"].lower()
+
+
+async def test_two_processes_share_the_sign_in_limit_and_the_sessions(
+        signed: tuple[TestClient, SimClock, str], aiohttp_client: Client) -> None:
+    """Behind a proxy that spreads requests over two machines, failures counted by one hold
+    on the other, and a session opened on one is valid on the other."""
+    first, clock, url = signed
+    second = await aiohttp_client(build_app(load_settings(database=url), clock=clock,
+                                            poll=False, send_alerts=False))
+    for client in (first, second, first, second, first):
+        assert await sign_in(client, "zhang", "wrong password!") == 401
+    assert await sign_in(second, "zhang") == 429
+    clock.advance(15 * 60)
+    assert await sign_in(first, "zhang") == 303
+    token = first.session.cookie_jar.filter_cookies(first.make_url("/"))["monitor_session"]
+    me = await second.get("/api/me", cookies={"monitor_session": token.value})
+    assert me.status == 200
+    board = await (await second.get("/board", cookies={"monitor_session": token.value})).text()
+    assert "备用节点，主用节点停止后自动接管" in board

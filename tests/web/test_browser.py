@@ -1,7 +1,8 @@
 """End to end in a real headless Chromium (Debian's chromium, driven by Playwright): sign in,
 see an incident of the replayed demo scenario, acknowledge it, record the authoritative
 release, watch the countdown change state; a leader cannot act; a feed title carrying XSS
-payloads shows as text and runs nothing; a form without its CSRF token is refused.
+payloads shows as text and runs nothing; a form without its CSRF token is refused; a duty
+officer on a phone opens an incident by hand (人工立案) from the navigation.
 
 Set MONITOR_SCREENSHOTS=docs to write the board and incident screenshots shown in README."""
 
@@ -243,3 +244,34 @@ async def test_chromium_gets_the_security_headers_and_refuses_to_frame_the_site(
     assert await framed.locator("input[name=password]").count() == 0
     await page.close()
     await framing.close()
+
+
+async def test_a_duty_officer_opens_an_incident_by_hand_on_a_phone(browser: Browser,
+                                                                   site: str) -> None:
+    page = await browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                  is_mobile=True, has_touch=True)
+    await sign_in(browser, site, "zhang", page)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    await page.click("nav a:has-text('人工立案')")
+    await page.wait_for_url(f"{site}/incidents/new")
+    # the form fits the phone's width: nothing to scroll sideways for
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert await page.input_value("input[name=at]")  # now, Beijing time, already filled in
+    title = "媒体问询：凤庆县疾控中心疫苗接种差错"
+    await page.fill("input[name=title]", title)
+    await page.fill("textarea[name=text]", "记者来电（13912345678）询问接种差错一事，\n要求今日答复。")
+    await page.select_option("select[name=channel]", "媒体问询")
+    await page.select_option("select[name=level]", "III")
+    await page.fill("input[name=region]", "凤庆县")
+    async with page.expect_navigation():
+        await page.click("form.stack button[type=submit]")
+    assert page.url.rsplit("/", 1)[0] == f"{site}/incidents", page.url
+    assert title in await page.inner_text("h2")
+    opened = page.locator("tr", has_text="人工立案（媒体问询，值班员张）")
+    assert await opened.count() == 1, (await page.inner_text("body"))[:600]
+    shown = await opened.inner_text()
+    assert "139****5678" in shown
+    assert "13912345678" not in await page.inner_text("body")
+    assert "Ⅲ级" in await page.inner_text("body")
+    assert errors == []  # the security policy refused nothing the page needs

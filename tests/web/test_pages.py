@@ -44,6 +44,7 @@ async def test_the_board_shows_incidents_as_text_and_needs_a_sign_in(
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "onerror=alert" not in page.replace("&lt;img src=x onerror=alert(1)&gt;", "")
     assert "妇幼健康与计划生育" in page
+    assert "主用节点，负责采集" in page  # the only process leads
     rows = await (await client.get("/api/board")).json()
     assert [(r["id"], r["title"]) for r in rows] == [(7, XSS)]
 
