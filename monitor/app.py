@@ -1,5 +1,5 @@
-"""The service: collectors and analysis in the background, and a web server (a health
-endpoint for now)."""
+"""The service: the dashboard and the API in every process, and the pipeline (collect,
+analyse, incidents, clocks, alerts, reports) in the one that leads it (leadership.py)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ from monitor.store.incidents import list_incidents
 from monitor.store.leases import current
 from monitor.store.signals import backlog
 from monitor.store.sources import all_health
+from monitor.web import templates
 from monitor.web.api import action_routes
 from monitor.web.auth import USER, Auth
 from monitor.web.browse import Browse
@@ -88,6 +89,7 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
     app.router.add_routes(auth.routes())
     app[SOURCES] = sources
     app.on_response_prepare.append(security_headers)
+    templates.setup(app)
     app.router.add_get(STATIC + "{name}", static_script)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/incidents", incidents_json)

@@ -1,6 +1,7 @@
 """The board and the incident page, rendered on the server in Chinese (Asia/Shanghai time).
 Every string that came from a feed or a person is escaped; links are kept only when they are
-http(s). Charts are SVG drawn here, so nothing is loaded from the internet."""
+http(s). Every page is in the one layout of templates/base.html, with the stylesheet and the
+chart library served by the service itself (/static/), so nothing is loaded from another host."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from html import escape
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from markupsafe import Markup
 from sqlalchemy import Connection
 
 from monitor import charts
@@ -35,23 +38,13 @@ from monitor.store.incidents import (
 )
 from monitor.store.response import deadlines_of, get_clock, pending_deadlines
 from monitor.web.auth import CSRF, ROLE_NAMES, USER, signed_user
+from monitor.web.templates import render
 from monitor.wording import BY_HAND, EVENTS, LEVELS, MILESTONES, OPENED_ON, STATUS
 
 LIVE = [IncidentStatus.OPEN, IncidentStatus.CONFIRMED, IncidentStatus.RESPONDING]
 ACTORS = ("duty_officer", "admin")
 REPORT_READERS = ("leader", "evaluator", "admin")
 BOARD_TTL_S = 15.0  # heat decays without timeline events; the board is at most this stale
-STYLE = """body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif;
-margin:1rem;color:#222}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid
-#ddd;padding:.4rem;text-align:left}.due-ok{color:#176f2c}.due-near{color:#b35c00;font-weight:bold}
-.due-missed{color:#fff;background:#c62828;padding:0 .3rem}nav{margin-bottom:1rem}
-form.inline{display:inline-block;margin:.2rem}.muted{color:#777}
-caption{caption-side:bottom;text-align:left;color:#666;font-size:.85rem}
-form.stack{max-width:40rem}form.stack label{display:block;margin:.8rem 0 .2rem}
-form.stack input,form.stack select,form.stack textarea{display:block;width:100%;
-box-sizing:border-box;font:inherit;padding:.45rem}form.stack button{margin-top:1rem;
-padding:.6rem 2rem;font:inherit}.error{border-left:4px solid #c62828;background:#fdecea;
-padding:.6rem;margin:.6rem 0}.report{white-space:pre-wrap;margin:.3rem 0;color:#444}"""
 # The pages' scripts, served from /static (the security policy runs no inline script).
 COUNTDOWN_JS = """const skew=Date.parse(document.body.dataset.now)-Date.now();
 function tick(){const now=Date.now()+skew;document.querySelectorAll('[data-due]').forEach(el=>{
@@ -69,11 +62,23 @@ SCRIPTS = {"countdown.js": COUNTDOWN_JS, "board.js": BOARD_JS}
 COUNTDOWN = "<script src=/static/countdown.js></script>"
 
 
-async def static_script(request: web.Request) -> web.Response:
+ASSETS_DIR = Path(__file__).resolve().parent / "static"
+ASSETS = {"monitor.css": "text/css", "echarts.min.js": "text/javascript",
+          "echarts-wordcloud.min.js": "text/javascript"}
+
+
+async def static_script(request: web.Request) -> web.StreamResponse:
+    """The pages' own scripts, our stylesheet and the vendored chart library: only these
+    names, never a path into the package."""
     name = request.match_info["name"]
-    if name not in SCRIPTS:
-        raise web.HTTPNotFound()
-    return web.Response(text=SCRIPTS[name], content_type="text/javascript", charset="utf-8")
+    if name in SCRIPTS:
+        return web.Response(text=SCRIPTS[name], content_type="text/javascript",
+                            charset="utf-8")
+    if name in ASSETS:
+        folder = ASSETS_DIR if name == "monitor.css" else ASSETS_DIR / "vendor"
+        return web.Response(body=(folder / name).read_bytes(), content_type=ASSETS[name],
+                            charset="utf-8")
+    raise web.HTTPNotFound()
 
 
 def safe_href(url: str) -> str | None:
@@ -81,22 +86,16 @@ def safe_href(url: str) -> str | None:
 
 
 def html_page(title: str, body: str, user: Any, csrf: str, now: datetime, script: str = ""
-          ) -> web.Response:
-    """The countdowns run on the service's clock: the page says what time it is there."""
-    who = f"{escape(user.display_name)}（{ROLE_NAMES.get(user.role, user.role)}）" if user else ""
-    return web.Response(content_type="text/html", charset="utf-8", text=(
-        f"<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport "
-        f"content='width=device-width'><title>{escape(title)}</title><style>{STYLE}</style>"
-        f"<body data-now='{now.isoformat()}'><nav><a href=/board>事件看板</a> · "
-        f"{'<a href=/incidents/new>人工立案</a> · ' if user and user.role in ACTORS else ''}"
-        f"<a href=/items>信息检索</a> · <a href=/sources>信息来源</a> · "
-        f"<a href=/plans>监测方案</a> · "
-        f"{'<a href=/reports>评估与报告</a> · ' if user and user.role in REPORT_READERS else ''}"
-        f"{who} · "
-        f"<form class=inline method=post action=/logout><input type=hidden name=csrf "
-        f"value='{escape(csrf)}'><button type=submit>退出</button></form></nav>"
-        f"<h2>{escape(title)}</h2>"
-        f"{body}{script}</body></html>"))
+              ) -> web.Response:
+    """A page in the one layout (templates/base.html). ``body`` and ``script`` are markup the
+    caller built with every value escaped; the countdowns run on the service's clock, so the
+    page says what time it is there."""
+    who = f"{user.display_name}（{ROLE_NAMES.get(user.role, user.role)}）" if user else ""
+    return web.Response(content_type="text/html", charset="utf-8", text=render(
+        # the body and scripts were escaped where they were built
+        "base.html", title=title, body=Markup(body), scripts=Markup(script), user=who,  # noqa: S704
+        csrf=csrf, now=now.isoformat(), can_act=bool(user and user.role in ACTORS),
+        can_read_reports=bool(user and user.role in REPORT_READERS)))
 
 
 def _level(incident: Incident) -> str:

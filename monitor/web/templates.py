@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp_jinja2
+from aiohttp import web
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 # the templates folder has no __init__.py: it is data shipped with the package
@@ -20,3 +22,8 @@ def render(name: str, **values: Any) -> str:
     """The template ``name`` filled with ``values``: a page's body, wrapped by
     pages.html_page."""
     return ENV.get_template(name).render(**values)
+
+
+def setup(app: web.Application) -> None:
+    """The same environment for aiohttp-jinja2's ``render_template`` in request handlers."""
+    app[aiohttp_jinja2.APP_KEY] = ENV
