@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,16 +16,21 @@ from monitor.analyze.analyzer import Analyzer
 from monitor.clock import SimClock
 from monitor.incidents import make_engine
 from monitor.incidents.engine import ActionError
+from monitor.incidents.intake import Intake, open_by_hand, store_intake_item
 from monitor.incidents.settings import load_incident_settings
 from monitor.incidents.stage import IncidentStage
 from monitor.leadership import Leadership
+from monitor.response.clocks import Clocks
+from monitor.response.policy import load_policy
+from monitor.response.roster import load_roster
+from monitor.response.stage import ResponseStage
 from monitor.store import Store
-from monitor.store.incidents import set_cursor
+from monitor.store.incidents import set_cursor, timeline_of
 from tests.incidents.conftest import START, analyzer
 
 __all__ = ["analyzer"]  # the fixture
 from monitor.store.leases import LeaseLost
-from monitor.store.schema import service_log, stage_cursors
+from monitor.store.schema import outbox, service_log, stage_cursors
 
 
 class Process:
@@ -131,3 +137,43 @@ async def test_a_standby_refuses_to_merge_and_says_where_to_go(tmp_path: Path,
             await incidents.split_items(1, {3}, "值班员甲", START)
     finally:
         store.close()
+
+
+async def test_clocks_handed_over_mid_way_miss_each_deadline_once(url: str) -> None:
+    """A level II incident's clocks run in the leader until 3 h in; the leader stalls, the
+    standby takes over and runs them on to 26 h; the old leader, waking, writes nothing."""
+    first, second = Process(url, "host-a:1", 3.0), Process(url, "host-b:2", 3.0)
+    clocks = Clocks(load_policy(), load_roster())
+    try:
+        hand = Intake(title="12320来电：某县医院产妇死亡", by="值班员甲", at=START,
+                      channel="电话/12320热线", level="II")
+        first.store.transaction(lambda c: open_by_hand(
+            c, store_intake_item(c, hand, START), START, 2.0))
+        assert await first.leadership.try_to_lead()
+        old = ResponseStage(first.pipeline, clocks, SimClock(START + timedelta(hours=3)))
+        await old.process_events()
+        await old.run_due()
+        await asyncio.sleep(3.2)  # the leader stalls past its lease
+        assert await second.leadership.try_to_lead()
+        new = ResponseStage(second.pipeline, clocks, SimClock(START + timedelta(hours=26)))
+        await new.process_events()
+        await new.run_due()
+        with pytest.raises(LeaseLost):  # the old leader wakes up at 26 h too
+            await old.run_due(START + timedelta(hours=26))
+        events = second.store.transaction(lambda c: timeline_of(c, 1))
+        keys = second.store.transaction(lambda c: c.execute(select(outbox.c.key)).scalars().all())
+    finally:
+        first.store.close()
+        second.store.close()
+    missed = [e.data["deadline"] for e in events if e.type == "deadline_missed"]
+    for key in ("internal_report", "release_target", "release", "press_conference"):
+        assert missed.count(key) == 1, key
+    assert len(missed) == len(set(missed))
+    escalated = [(e.data.get("reason"), e.data.get("deadline"), e.data.get("role"))
+                 for e in events if e.type == "escalated"]
+    assert escalated
+    assert len(escalated) == len(set(escalated))
+    assert len(keys) == len(set(keys))  # no alert queued twice
+    reminders = [e for e in events if e.type == "reminder"]
+    assert len(reminders) == len({(e.data["deadline"], e.data.get("minutes_left"))
+                                  for e in reminders})

@@ -94,6 +94,9 @@ async def test_confirming_a_post_in_no_incident_opens_one_from_it(run_replay: Re
     missed = [e["deadline"] for e in of_type(events, "deadline_missed")]
     assert missed.count("release") == 1
     assert missed.count("press_conference") == 1
+    reminders = [(e["deadline"], e.get("minutes_left")) for e in of_type(events, "reminder")]
+    assert reminders
+    assert len(reminders) == len(set(reminders))  # each reminder once
     assert of_type(events, "escalated")
 
 
