@@ -4,7 +4,6 @@ matches)."""
 from __future__ import annotations
 
 import json
-from html import escape
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +14,7 @@ from monitor.analyze.text import normalize
 from monitor.clock import SHANGHAI, Clock, local_minute
 from monitor.config import SourceList
 from monitor.errors import FAULTS
-from monitor.records import FetchStatus, Source
+from monitor.records import FetchStatus
 from monitor.store import Store
 from monitor.store.incidents import incidents_of_items
 from monitor.store.labels import Label, add_label
@@ -24,6 +23,7 @@ from monitor.store.search import search_items
 from monitor.store.sources import all_health
 from monitor.web.auth import CSRF, USER, signed_user
 from monitor.web.pages import ACTORS, html_page, safe_href
+from monitor.web.templates import render
 
 LABELLERS = ("duty_officer", "admin")
 HEALTH = {"ok": "正常", "not_modified": "无更新", "error": "失败", "gone": "已下线",
@@ -80,32 +80,16 @@ class Browse:
         query = request.query.get("q", "").strip()[:200]
         words = self.analyzer.segmenter.words(normalize(query)) if query else []
         rows, filed = await self.store.run(lambda c: _found(c, words)) if words else ([], {})
-        options = "".join(f"<option value={k}>{escape(v)}</option>"
-                          for k, v in self.topics.items())
-        parts = [(f"<form method=get action=/items><input name=q value='{escape(query)}' "
-                 f"placeholder='搜索信息（中文分词）'><button type=submit>搜索</button></form>")]
-        if query:
-            parts.append(f"<p>找到 {len(rows)} 条</p>")
-        parts.append("<table>")
-        for row in rows:
-            href = safe_href(row["url"])
-            title = escape(row["title"])
-            link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
-            topics = "、".join(self.topics.get(t["key"], t["key"])
-                              for t in json.loads(row["topics"] or "[]"))
-            feedback = ""
-            if user.role in LABELLERS:
-                feedback = (f"<form class=inline method=post action=/items/{row['id']}/label>"
-                            f"<input type=hidden name=csrf value='{escape(request[CSRF])}'>"
-                            f"<select name=topic><option value=''>（领域）</option>{options}"
-                            f"</select><button name=relevant value=1>相关</button>"
-                            f"<button name=relevant value=0>不相关</button></form>")
-            incident = _incident_cell(row["id"], filed.get(row["id"]), user, request[CSRF])
-            parts.append(f"<tr><td>{local_minute(row['fetched_at'])}</td><td>{escape(row['source'])}"
-                         f"</td><td>{link}</td><td>{escape(topics)}</td><td>{incident}</td>"
-                         f"<td>{feedback}</td></tr>")
-        parts.append("</table>")
-        return html_page("信息检索", "".join(parts), user, request[CSRF], self.clock.now())
+        shown = [{"id": row["id"], "when": local_minute(row["fetched_at"]),
+                  "source": row["source"], "title": row["title"],
+                  "href": safe_href(row["url"]), "incident": filed.get(row["id"]),
+                  "topics": "、".join(self.topics.get(t["key"], t["key"])
+                                     for t in json.loads(row["topics"] or "[]"))}
+                 for row in rows]
+        body = render("items.html", query=query, rows=shown, csrf=request[CSRF],
+                      topics=self.topics, can_label=user.role in LABELLERS,
+                      can_open=user.role in ACTORS)
+        return html_page("信息检索", body, user, request[CSRF], self.clock.now())
 
     async def label(self, request: web.Request) -> web.Response:
         user = signed_user(request)
@@ -123,25 +107,23 @@ class Browse:
     async def source_health(self, request: web.Request) -> web.Response:
         user = signed_user(request)
         health = await self.store.run(all_health)
-        parts = [("<table><tr><th>来源</th><th>类型</th><th>地区</th><th>状态</th><th>最近成功</th>"
-                 "<th>连续失败</th><th>错误</th></tr>")]
+        rows = []
         for source in self.sources.sources:
             h = health.get(source.name)
             state = "未启用" if not source.enabled else (
                 HEALTH.get(h.status.value, h.status.value) if h and h.status else "未抓取")
             if h and h.status is FetchStatus.ERROR and h.fault in FAULTS:
                 state += f"（{FAULTS[h.fault]}）"
-            media = MEDIA.get(source.media.value, source.media.value)
-            parts.append(
-                f"<tr><td>{escape(source.name)}</td><td>{_assumed(media, 'media', source)}</td>"
-                f"<td>{_assumed(source.region, 'region', source)}</td><td>{state}</td>"
-                f"<td>{local_minute(h.last_success_at if h else None)}</td>"
-                f"<td>{h.consecutive_failures if h else 0}</td>"
-                f"<td>{escape((h.last_error or '') if h else '')}</td></tr>")
-        parts.append("</table>")
-        if any(s.assumed for s in self.sources.sources):
-            parts.append("<p>（默认）：sources.yaml 未填写，按默认值处理：类型“其他”，地区为本辖区。</p>")
-        return html_page("信息来源", "".join(parts), user, request[CSRF], self.clock.now())
+            rows.append({"name": source.name, "state": state,
+                         "media": MEDIA.get(source.media.value, source.media.value),
+                         "media_assumed": "media" in source.assumed,
+                         "region": source.region, "region_assumed": "region" in source.assumed,
+                         "last_success": local_minute(h.last_success_at if h else None),
+                         "failures": h.consecutive_failures if h else 0,
+                         "error": (h.last_error or "") if h else ""})
+        body = render("sources.html", rows=rows,
+                      any_assumed=any(s.assumed for s in self.sources.sources))
+        return html_page("信息来源", body, user, request[CSRF], self.clock.now())
 
     async def _matches(self) -> dict[str, list[Any]]:
         """The latest items that hit each watch plan, with the words matched."""
@@ -172,38 +154,18 @@ class Browse:
     async def plans(self, request: web.Request) -> web.Response:
         user = signed_user(request)
         matches = await self._matches()
-        parts = []
-        for plan in self.analyzer.plans.plans:
-            hits = matches.get(plan.name, [])
-            parts.append(f"<h3>{escape(plan.name)}</h3><p class=muted>词：{escape('、'.join(plan.words))}"
-                         f"（{'标题' if plan.scope == 'title' else '全文'}）；最近命中 {len(hits)} 条</p><ul>")
-            for row, words in hits[:10]:
-                href = safe_href(row.url)
-                title = escape(row.title)
-                link = f"<a href='{escape(href)}' rel=noopener>{title}</a>" if href else title
-                parts.append(f"<li>{local_minute(row.fetched_at)} {link}（{escape('、'.join(words))}）"
-                             f"</li>")
-            parts.append("</ul>")
-        return html_page("监测方案", "".join(parts), user, request[CSRF], self.clock.now())
+        plans = [{"name": plan.name, "words": "、".join(plan.words),
+                  "scope": "标题" if plan.scope == "title" else "全文",
+                  "hits": len(matches.get(plan.name, [])),
+                  "recent": [{"when": local_minute(row.fetched_at), "title": row.title,
+                              "href": safe_href(row.url), "words": "、".join(words)}
+                             for row, words in matches.get(plan.name, [])[:10]]}
+                 for plan in self.analyzer.plans.plans]
+        body = render("plans.html", plans=plans)
+        return html_page("监测方案", body, user, request[CSRF], self.clock.now())
 
 
 def _found(conn: Connection, words: list[str]) -> tuple[list[dict[str, Any]], dict[int, int]]:
     """The search's items, and which of them are in which incident."""
     rows = search_items(conn, words)
     return rows, incidents_of_items(conn, [r["id"] for r in rows])
-
-
-def _incident_cell(item_id: int, incident: int | None, user: Any, csrf: str) -> str:
-    """An item's incident, or for those who may act the 立案 button that opens one from it
-    (POST /items/{id}/open, web/intake.py)."""
-    if incident is not None:
-        return f"<a href=/incidents/{incident}>事件#{incident}</a>"
-    if user.role not in ACTORS:
-        return ""
-    return (f"<form class=inline method=post action=/items/{item_id}/open>"
-            f"<input type=hidden name=csrf value='{escape(csrf)}'>"
-            f"<button type=submit title='以此信息人工立案'>立案</button></form>")
-
-
-def _assumed(text: str, key: str, source: Source) -> str:
-    return escape(text) + ("（默认）" if key in source.assumed else "")
