@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from html import escape
 from typing import Any
 
 from aiohttp import web
+from markupsafe import Markup
 from sqlalchemy import Connection
 
 from monitor.clock import SHANGHAI, Clock, local_minute
@@ -28,16 +28,18 @@ from monitor.evaluate.reports import (
 )
 from monitor.store import Store
 from monitor.store.incidents import awaiting_evaluation
-from monitor.store.reports import ReportSend, recent_sends
+from monitor.store.reports import recent_sends
 from monitor.web.auth import CSRF, signed_user
 from monitor.web.pages import REPORT_READERS as READERS
 from monitor.web.pages import html_page
+from monitor.web.templates import render
 
 DECIDERS = ("evaluator",)
 TYPES = {"md": "text/markdown; charset=utf-8",
          "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          "pdf": "application/pdf"}
 FORMAT_NAMES = {"html": "网页", "md": "Markdown", "docx": "Word", "pdf": "PDF"}
+FORMAT_LIST = [{"code": f, "name": FORMAT_NAMES[f]} for f in FORMATS]
 WORKLIST_DAYS = timedelta(days=30)
 
 
@@ -77,31 +79,24 @@ class ReportPages:
             "Content-Type": TYPES[fmt],
             "Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
 
-    @staticmethod
-    def _formats(base: str) -> str:
-        joiner = "&" if "?" in base else "?"
-        return " · ".join(f"<a href='{escape(base)}{joiner}format={f}'>{FORMAT_NAMES[f]}</a>"
-                          for f in FORMATS)
-
     async def index(self, request: web.Request) -> web.Response:
         user = self._reader(request)
         today = self.clock.now().astimezone(SHANGHAI).date()
         sends = await self.store.run(lambda c: recent_sends(c, "daily"))
         worklist = await self.store.run(self._worklist)
-        rows = "".join(
-            f"<tr><td>{name}</td><td>{start}至{end}</td><td>"
-            f"{self._formats(f'/reports/period?from={start}&to={end}')}</td></tr>"
-            for name, start, end in usual_periods(today))
-        body = (_worklist_table(worklist)
-                + f"<h3>定期报告</h3><table><tr><th>报告</th><th>期间</th><th>格式</th></tr>{rows}</table>"
-                "<h3>自定义期间</h3><form method=get action=/reports/period>"
-                f"<label>起 <input type=date name=from required value='{today - timedelta(days=7)}'>"
-                f"</label> <label>止 <input type=date name=to required value='{today}'></label> "
-                "<select name=format>" + "".join(f"<option value={f}>{FORMAT_NAMES[f]}</option>"
-                                                 for f in FORMATS)
-                + "</select> <button type=submit>生成</button></form>"
-                "<p class=muted>事件专报与回应效果评估见各事件页面。报告中的个人信息已去标识化。</p>"
-                + _sends_table(sends))
+        body = render(
+            "reports_index.html", formats=FORMAT_LIST, today=today,
+            week_ago=today - timedelta(days=7),
+            periods=[{"name": n, "start": a, "end": b} for n, a, b in usual_periods(today)],
+            worklist=[{"id": a.incident.id, "title": a.incident.title,
+                       "closed": local_minute(a.incident.updated_at),
+                       "score": f"{a.evaluation.score:g}",
+                       "measure": MEASURES.get(a.proposal.measure or "", "—"),
+                       "open": len(a.open_grounds)} for a in worklist],
+            sends=[{"period": s.period, "target": s.target,
+                    "state": SEND_STATES.get(s.status, s.status), "attempts": s.attempts,
+                    "sent": local_minute(s.sent_at), "error": s.last_error or ""}
+                   for s in sends])
         return html_page("评估与报告", body, user, request[CSRF], self.clock.now())
 
     def _worklist(self, conn: Connection) -> list[Assessment]:
@@ -153,34 +148,16 @@ class ReportPages:
             a, doc = await self.store.run(read)
         except MonitorError:
             raise web.HTTPNotFound(text="没有这个事件") from None
-        parts = [(f"<p><a href=/incidents/{incident_id}>返回事件</a> · 专报："
-                 f"{self._formats(f'/incidents/{incident_id}/report')}</p>"), html_blocks(doc)]
-        if user.role in DECIDERS:
-            parts.append(self._decision_form(incident_id, a, ctx.unit_of(a.incident),
-                                             request[CSRF]))
-        else:
-            parts.append("<p class=muted>问责建议由考核人员认定。</p>")
-        return html_page(f"#{incident_id} 回应效果评估", "".join(parts), user, request[CSRF],
-                         ctx.now)
-
-    @staticmethod
-    def _decision_form(incident_id: int, a: Any, unit: str, csrf: str) -> str:
-        token = f"<input type=hidden name=csrf value='{escape(csrf)}'>"
-        proposed = [f.ground for f in a.proposal.findings]
-        grounds = "".join(f"<option value={g}>{name}{'（建议）' if g in proposed else ''}"
-                          "</option>" for g, name in GROUNDS.items())
-        decisions = "".join(f"<option value={d}>{name}</option>" for d, name in DECISIONS.items())
-        measures = "<option value=''>按建议</option>" + "".join(
-            f"<option value={m}>{name}</option>" for m, name in MEASURES.items())
-        return (f"<h3>认定问责建议</h3><form method=post action=/incidents/{incident_id}/evaluation>"
-                f"{token}<select name=ground>{grounds}</select> <select name=decision>{decisions}"
-                f"</select> <select name=measure>{measures}</select> <input name=unit "
-                f"placeholder='责任单位（默认：{escape(unit)}）'><br><textarea name=reason "
-                "required rows=2 cols=60 placeholder='理由（必填）'></textarea><br>"
-                "<button type=submit>提交认定</button></form>"
-                f"<form method=post action=/incidents/{incident_id}/evaluation>{token}"
-                "<input type=hidden name=decision value=record><button type=submit>"
-                "将当前评估记入时间线</button></form>")
+        proposed = {f.ground for f in a.proposal.findings}
+        body = render(
+            "evaluation.html", id=incident_id, formats=FORMAT_LIST, csrf=request[CSRF],
+            # the report's blocks escape every value of the document they are built from
+            report=Markup(html_blocks(doc)),  # noqa: S704
+            can_decide=user.role in DECIDERS, unit=ctx.unit_of(a.incident),
+            grounds=[(g, name + ("（建议）" if g in proposed else ""))
+                     for g, name in GROUNDS.items()],
+            decisions=DECISIONS, measures=MEASURES)
+        return html_page(f"#{incident_id} 回应效果评估", body, user, request[CSRF], ctx.now)
 
     async def decide(self, request: web.Request) -> web.Response:
         user = signed_user(request)
@@ -207,30 +184,3 @@ class ReportPages:
 
 
 SEND_STATES = {"sent": "已发送", "failed": "发送失败", "sending": "发送中"}
-
-
-def _sends_table(sends: list[ReportSend]) -> str:
-    """Whether the scheduled daily reports went out, and why not."""
-    if not sends:
-        return "<h3>日报发送记录</h3><p class=muted>暂无（每日定时发送，见 alerts/reports.yaml）</p>"
-    rows = "".join(
-        f"<tr><td>{escape(s.period)}</td><td>{escape(s.target)}</td>"
-        f"<td>{SEND_STATES.get(s.status, escape(s.status))}</td><td>{s.attempts}</td>"
-        f"<td>{local_minute(s.sent_at)}</td><td>{escape(s.last_error or '')}</td></tr>"
-        for s in sends)
-    return ("<h3>日报发送记录</h3><table><tr><th>日期</th><th>发送对象</th><th>状态</th>"
-            f"<th>尝试次数</th><th>发送时间</th><th>错误</th></tr>{rows}</table>")
-
-
-def _worklist_table(assessments: list[Assessment]) -> str:
-    """Closed incidents waiting for their post-event evaluation."""
-    if not assessments:
-        return ("<h3>待评估事件</h3><p class=muted>近30天关闭的事件均已记录评估。</p>")
-    rows = "".join(
-        f"<tr><td><a href=/incidents/{a.incident.id}/evaluation>#{a.incident.id} "
-        f"{escape(a.incident.title)}</a></td><td>{local_minute(a.incident.updated_at)}</td>"
-        f"<td>{a.evaluation.score:g}</td><td>{MEASURES.get(a.proposal.measure or '', '—')}</td>"
-        f"<td>{len(a.open_grounds)}</td></tr>" for a in assessments)
-    return ("<h3>待评估事件</h3><table><tr><th>事件</th><th>关闭时间</th><th>效果评分</th>"
-            f"<th>建议措施</th><th>待认定</th></tr>{rows}</table>"
-            "<p class=muted>近30天关闭、尚未记录评估的事件；评估记入时间线后移出本表。</p>")
