@@ -18,6 +18,7 @@ from monitor.notify.acklink import AckClaim, AckLinkError, sign, verify
 from monitor.response.roster import Roster
 from monitor.store import Store
 from monitor.store.incidents import timeline_of
+from monitor.web.auth import bare_page
 
 ACK_SECRET_ENV = "MONITOR_ACK_SECRET"  # noqa: S105  (the variable's name, not a secret)
 LINK_LIFETIME = timedelta(hours=24)
@@ -37,22 +38,15 @@ def ack_url(public_url: str, secret: bytes | None, clock: Clock, row: dict[str, 
     return f"{public_url.rstrip('/')}/ack/{sign(secret, claim)}"
 
 
-def _page(title: str, body: str, status: int = 200) -> web.Response:
-    return web.Response(status=status, content_type="text/html", charset="utf-8", text=(
-        f"<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport "
-        f"content='width=device-width'><title>{escape(title)}</title><body>"
-        f"<h3>{escape(title)}</h3>{body}</body></html>"))
-
-
 def ack_routes(store: Store, incidents: IncidentStage, roster: Roster, clock: Clock,
                secret: bytes | None) -> list[web.RouteDef]:
     async def claim_of(request: web.Request) -> AckClaim | web.Response:
         if secret is None:
-            return _page("确认链接未启用", "<p>服务未设置确认链接密钥。</p>", 404)
+            return bare_page("确认链接未启用", "<p>服务未设置确认链接密钥。</p>", 404)
         try:
             return verify(secret, request.match_info["token"], clock.now())
         except AckLinkError as exc:
-            return _page("链接无效或已过期", f"<p>{escape(str(exc))}</p>", 403)
+            return bare_page("链接无效或已过期", f"<p>{escape(str(exc))}</p>", 403)
 
     async def used(claim: AckClaim) -> bool:
         events = await store.run(lambda c: timeline_of(c, claim.incident_id))
@@ -64,9 +58,9 @@ def ack_routes(store: Store, incidents: IncidentStage, roster: Roster, clock: Cl
         if isinstance(claim, web.Response):
             return claim
         if await used(claim):
-            return _page("已确认", "<p>这条提醒已经确认过了。</p>")
+            return bare_page("已确认", "<p>这条提醒已经确认过了。</p>")
         person = roster.person(claim.person)
-        return _page(f"确认收到事件 #{claim.incident_id} 的提醒", (
+        return bare_page(f"确认收到事件 #{claim.incident_id} 的提醒", (
             f"<p>{escape(person.name if person else claim.person)}，确认后停止向上级升级提醒；"
             f"处置时限照常计时。</p><form method=post><button type=submit>确认收到</button>"
             f"</form>"))
@@ -76,14 +70,14 @@ def ack_routes(store: Store, incidents: IncidentStage, roster: Roster, clock: Cl
         if isinstance(claim, web.Response):
             return claim
         if await used(claim):
-            return _page("已确认", "<p>这条提醒已经确认过了。</p>", 409)
+            return bare_page("已确认", "<p>这条提醒已经确认过了。</p>", 409)
         person = roster.person(claim.person)
         try:
             await incidents.act_on(claim.incident_id, "ack",
                                    person.name if person else claim.person, clock.now(),
                                    via=claim.channel, token=claim.token_id)
         except ActionError as exc:
-            return _page("无法确认", f"<p>{escape(str(exc))}</p>", 409)
-        return _page("已确认收到", f"<p>事件 #{claim.incident_id} 已记录确认。</p>")
+            return bare_page("无法确认", f"<p>{escape(str(exc))}</p>", 409)
+        return bare_page("已确认收到", f"<p>事件 #{claim.incident_id} 已记录确认。</p>")
 
     return [web.get("/ack/{token}", show), web.post("/ack/{token}", record)]

@@ -16,11 +16,11 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from functools import wraps
-from html import escape
 
 from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from markupsafe import Markup
 
 from monitor.clock import Clock
 from monitor.store import Store
@@ -33,6 +33,7 @@ from monitor.store.users import (
     session_user,
     user_by_name,
 )
+from monitor.web.templates import render
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -124,20 +125,14 @@ def _within(address: str, networks: Sequence[IPNetwork]) -> bool:
     return any(ip in network for network in networks)
 
 
-def _page(title: str, body: str, status: int = 200) -> web.Response:
-    return web.Response(status=status, content_type="text/html", charset="utf-8", text=(
-        f"<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport "
-        f"content='width=device-width'><title>{escape(title)}</title><body>"
-        f"<h3>{escape(title)}</h3>{body}</body></html>"))
+def bare_page(title: str, body: str, status: int = 200) -> web.Response:
+    """A page outside the signed-in layout; ``body`` is markup escaped where it was built."""
+    return web.Response(status=status, content_type="text/html", charset="utf-8",
+                        text=render("bare.html", title=title, body=Markup(body)))  # noqa: S704
 
 
 def _login_form(csrf: str, message: str = "") -> str:
-    note = f"<p role=alert>{escape(message)}</p>" if message else ""
-    return (f"{note}<form method=post action=/login>"
-            f"<input type=hidden name=csrf value='{escape(csrf)}'>"
-            f"<label>用户名 <input name=name autocomplete=username required></label><br>"
-            f"<label>密码 <input name=password type=password autocomplete=current-password "
-            f"required></label><br><button type=submit>登录</button></form>")
+    return render("login.html", csrf=csrf, message=message)
 
 
 class Auth:
@@ -167,7 +162,7 @@ class Auth:
 
     async def login_page(self, request: web.Request) -> web.Response:
         csrf = secrets.token_urlsafe(32)
-        response = _page("舆情监测与回应 · 登录", _login_form(csrf))
+        response = bare_page("舆情监测与回应 · 登录", _login_form(csrf))
         response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="Strict",
                             secure=self._secure(request), path="/login")
         return response
@@ -176,7 +171,7 @@ class Auth:
         form = await request.post()
         cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not cookie or not secrets.compare_digest(str(form.get("csrf", "")), cookie):
-            return _page("请求无效", "<p>表单已过期，请刷新登录页后重试。</p>", 403)
+            return bare_page("请求无效", "<p>表单已过期，请刷新登录页后重试。</p>", 403)
         name = str(form.get("name", "")).strip()
         # a name is limited from each address, not everywhere: a stranger who guesses at the
         # duty officer's name slows himself down, never the duty officer
@@ -185,14 +180,14 @@ class Auth:
                 (f"addr:{address}", ADDRESS_FAILURES_ALLOWED))
         wait = await self.throttle.retry_after(*keys)
         if wait:
-            response = _page("登录尝试过多", f"<p>请在 {wait // 60 + 1} 分钟后再试。</p>", 429)
+            response = bare_page("登录尝试过多", f"<p>请在 {wait // 60 + 1} 分钟后再试。</p>", 429)
             response.headers["Retry-After"] = str(wait)
             return response
         user = await self.store.run(lambda c: user_by_name(c, name))
         password = str(form.get("password", ""))
         if user is None or user.disabled or not check_password(user.password_hash, password):
             await self.throttle.failed(*keys)
-            return _page("舆情监测与回应 · 登录", _login_form(cookie, "用户名或密码错误。"), 401)
+            return bare_page("舆情监测与回应 · 登录", _login_form(cookie, "用户名或密码错误。"), 401)
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self.clock.now()
         await self.store.run(lambda c: add_session(c, _digest(token), user.id, csrf, now,
