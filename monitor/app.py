@@ -43,6 +43,7 @@ from monitor.store.leases import current
 from monitor.store.signals import backlog
 from monitor.store.sources import all_health
 from monitor.web import templates
+from monitor.web.analysis import IncidentAnalysis
 from monitor.web.api import action_routes
 from monitor.web.auth import USER, Auth
 from monitor.web.browse import Browse
@@ -50,6 +51,7 @@ from monitor.web.openapi import openapi
 from monitor.web.pages import Pages, static_script
 from monitor.web.reports import ReportPages
 from monitor.web.security import STATIC, security_headers
+from monitor.web.situation import SituationPages
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +121,17 @@ def build_app(settings: Settings, clock: Clock | None = None, poll: bool = True,
         app.router.add_routes(action_routes(incidents, clock_))
         pages = Pages(store, incidents, roster, clock_)
         pages.role = lambda: (leadership.role, leadership.holder)
+        analysis = IncidentAnalysis(store, analyzer, sources, report_context, clock_)
+        pages.analysis = analysis.section
         app.router.add_routes(pages.routes())
+        app.router.add_routes(analysis.routes())
         app.router.add_routes(Browse(store, analyzer, sources, clock_).routes())
         app.router.add_routes(ReportPages(store, report_context, clock_).routes())
+        situation = SituationPages(store, analyzer, sources, clock_, report_context,
+                                   settings.fetch.max_interval)
+        app.router.add_routes(situation.routes())
+        situation.start()  # counts the last month ahead of the first reader
+        opened.push_async_callback(situation.close)
         session = aiohttp.ClientSession()
         opened.push_async_callback(session.close)
         links = Links(lambda i: f"{public.rstrip('/')}/incidents/{i}",

@@ -35,6 +35,11 @@ class Segmenter:
         """Every token, as jieba cuts it (HMM on for unknown words)."""
         return self._jieba.cut(text, True)
 
+    def tagged(self, text: str) -> list[tuple[str, str]]:
+        """Every token with its part of speech as jieba's tagger gives it (n, v, t, m…; ""
+        for the words added to the dictionary), cut as ``words`` cuts."""
+        return self._jieba.tag(text, True)
+
 
 _WORDISH = re.compile(r"\w")
 

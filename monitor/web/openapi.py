@@ -36,6 +36,13 @@ def _form(summary: str, fields: dict[str, Any], by_id: bool = True) -> dict[str,
                       "409": {"description": "the action does not apply"}}}}
 
 
+_SITUATION_PERIOD = [
+    {"name": "period", "in": "query",
+     "schema": {"enum": ["today", "7d", "30d", "custom"], "default": "7d"}},
+    {"name": "from", "in": "query", "description": "custom: first day, Beijing time",
+     "schema": {"type": "string", "format": "date"}},
+    {"name": "to", "in": "query", "description": "custom: last day, inclusive",
+     "schema": {"type": "string", "format": "date"}}]
 _REPORT_FORMAT = {"name": "format", "in": "query", "schema": {"enum": list(FORMATS),
                                                              "default": "html"}}
 _REPORT_RESPONSES = {
@@ -70,6 +77,22 @@ DOCUMENT: dict[str, Any] = {
                                  "security": _SESSION, "responses": _ok("sources")}},
         "/api/plans": {"get": {"summary": "The watch plans with their latest matches",
                                "security": _SESSION, "responses": _ok("plans")}},
+        "/api/situation": {"get": {
+            "summary": "舆情态势 of a period: KPIs, trend, tone, topics, media types, "
+                       "counties, hot words, top incidents, silent sources",
+            "security": _SESSION, "parameters": _SITUATION_PERIOD,
+            "responses": {**_ok("the figures the situation page draws"),
+                          "400": {"description": "a period or dates that cannot be read "
+                                                 "(the error is in Chinese)"},
+                          "401": {"description": "signed out"}}}},
+        "/situation.xlsx": {"get": {
+            "summary": "舆情态势 of a period as Excel (de-identified item list, capped at "
+                       "50,000 rows)",
+            "security": _SESSION, "parameters": _SITUATION_PERIOD,
+            "responses": {"200": {"description": "an attachment, 舆情态势_{from}_{to}.xlsx",
+                                  "content": {"application/vnd.openxmlformats-officedocument."
+                                              "spreadsheetml.sheet": {}}},
+                          "400": {"description": "a period or dates that cannot be read"}}}},
         "/items/{id}/label": _form("Label feedback for retraining (duty officers)",
                                    {"relevant": {"enum": ["1", "0"]},
                                     "topic": {"type": "string"}}),
@@ -122,6 +145,24 @@ DOCUMENT: dict[str, Any] = {
             "parameters": [{"name": "id", "in": "path", "required": True,
                             "schema": {"type": "integer"}}],
             "responses": {**_ok("the incident"), "404": {"description": "no such incident"}}}},
+        "/api/incidents/{id}/analysis": {"get": {
+            "summary": "事件分析: items and negative share per hour, milestones, deadlines, "
+                       "propagation path, key posts, hot words, media types and districts",
+            "security": _SESSION,
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "responses": {**_ok("the figures the incident page's charts draw"),
+                          "401": {"description": "signed out"},
+                          "404": {"description": "no such incident"}}}},
+        "/incidents/{id}/items.xlsx": {"get": {
+            "summary": "The incident's items, propagation path and timeline as Excel "
+                       "(de-identified)",
+            "security": _SESSION,
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "an attachment, 事件{id}_信息.xlsx", "content": {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+                "404": {"description": "no such incident"}}}},
         "/api/incidents/{id}/actions": {"post": {
             "summary": "A duty officer's action; the signed-in user is its actor",
             "security": [{"session": [], "csrf": []}],

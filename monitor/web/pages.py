@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -28,6 +28,7 @@ from monitor.incidents.stage import IncidentStage
 from monitor.records import Deadline, Incident, IncidentStatus, TimelineEvent
 from monitor.response.roster import Roster
 from monitor.store import Store
+from monitor.store.analysis import events_of, page_items
 from monitor.store.incidents import (
     get_incident,
     incident_item_rows,
@@ -64,7 +65,8 @@ COUNTDOWN = "<script src=/static/countdown.js></script>"
 
 ASSETS_DIR = Path(__file__).resolve().parent / "static"
 ASSETS = {"monitor.css": "text/css", "echarts.min.js": "text/javascript",
-          "echarts-wordcloud.min.js": "text/javascript"}
+          "echarts-wordcloud.min.js": "text/javascript",
+          "incident.js": "text/javascript", "situation.js": "text/javascript"}
 
 
 async def static_script(request: web.Request) -> web.StreamResponse:
@@ -75,7 +77,8 @@ async def static_script(request: web.Request) -> web.StreamResponse:
         return web.Response(text=SCRIPTS[name], content_type="text/javascript",
                             charset="utf-8")
     if name in ASSETS:
-        folder = ASSETS_DIR if name == "monitor.css" else ASSETS_DIR / "vendor"
+        # ours lie in static/, the vendored libraries in static/vendor/
+        folder = ASSETS_DIR if (ASSETS_DIR / name).is_file() else ASSETS_DIR / "vendor"
         return web.Response(body=(folder / name).read_bytes(), content_type=ASSETS[name],
                             charset="utf-8")
     raise web.HTTPNotFound()
@@ -125,6 +128,9 @@ class Pages:
         self._board: tuple[float, int, asyncio.Future[Any]] | None = None
         # which part this process plays, for the foot of the board (two machines)
         self.role: Callable[[], tuple[str, str]] = lambda: ("leader", "")
+        # 事件分析 of the incident page (web/analysis.py), set by the app: its section's markup
+        # and scripts; without it the page draws its server-side chart
+        self.analysis: Callable[[Incident], Awaitable[tuple[str, str]]] | None = None
 
     def routes(self) -> list[web.RouteDef]:
         # here, not at the top: the intake forms are pages built on this module's html_page
@@ -229,6 +235,10 @@ class Pages:
         incident_id = int(request.match_info["id"])
 
         def read(conn: Connection) -> tuple[Any, ...]:
+            if self.analysis is not None:  # the section draws the items: list only a few
+                return (get_incident(conn, incident_id), get_clock(conn, incident_id),
+                        deadlines_of(conn, incident_id), events_of(conn, incident_id),
+                        page_items(conn, incident_id, originals=20, last=50))
             return (get_incident(conn, incident_id), get_clock(conn, incident_id),
                     deadlines_of(conn, incident_id), timeline_of(conn, incident_id),
                     incident_item_rows(conn, incident_id))
@@ -247,7 +257,9 @@ class Pages:
         if user.role in REPORT_READERS:
             parts.append(f"<p><a href=/incidents/{incident.id}/evaluation>回应效果评估与问责建议"
                          f"</a> · <a href=/incidents/{incident.id}/report>事件专报</a></p>")
-        parts.append(chart(items, events, deadlines))
+        section, scripts = (await self.analysis(incident) if self.analysis is not None
+                            else (chart(items, events, deadlines), ""))
+        parts.append(section)
         parts.append("<h3>处置时限</h3><table><tr><th>时限</th><th>截止</th><th>状态</th></tr>")
         for d in deadlines:
             state = {"pending": _countdown(d), "met": f"已完成 {local_minute(d.met_at)}",
@@ -282,7 +294,7 @@ class Pages:
                          f"<input type=hidden name=csrf value='{escape(request[CSRF])}'>"
                          f"{boxes}<button type=submit>拆分</button></form></details>")
         return html_page(f"#{incident.id} {incident.title}", "".join(parts), user, request[CSRF],
-                     self.clock.now(), COUNTDOWN)
+                     self.clock.now(), COUNTDOWN + scripts)
 
     async def act(self, request: web.Request) -> web.Response:
         user = self._actor(request)
