@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from html import escape
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +18,7 @@ from monitor.response.roster import Roster
 from monitor.store import Store
 from monitor.store.incidents import timeline_of
 from monitor.web.auth import bare_page
+from monitor.web.templates import render
 
 ACK_SECRET_ENV = "MONITOR_ACK_SECRET"  # noqa: S105  (the variable's name, not a secret)
 LINK_LIFETIME = timedelta(hours=24)
@@ -42,11 +42,11 @@ def ack_routes(store: Store, incidents: IncidentStage, roster: Roster, clock: Cl
                secret: bytes | None) -> list[web.RouteDef]:
     async def claim_of(request: web.Request) -> AckClaim | web.Response:
         if secret is None:
-            return bare_page("确认链接未启用", "<p>服务未设置确认链接密钥。</p>", 404)
+            return bare_page("确认链接未启用", "服务未设置确认链接密钥。", status=404)
         try:
             return verify(secret, request.match_info["token"], clock.now())
         except AckLinkError as exc:
-            return bare_page("链接无效或已过期", f"<p>{escape(str(exc))}</p>", 403)
+            return bare_page("链接无效或已过期", str(exc), status=403)
 
     async def used(claim: AckClaim) -> bool:
         events = await store.run(lambda c: timeline_of(c, claim.incident_id))
@@ -58,26 +58,24 @@ def ack_routes(store: Store, incidents: IncidentStage, roster: Roster, clock: Cl
         if isinstance(claim, web.Response):
             return claim
         if await used(claim):
-            return bare_page("已确认", "<p>这条提醒已经确认过了。</p>")
+            return bare_page("已确认", "这条提醒已经确认过了。")
         person = roster.person(claim.person)
-        return bare_page(f"确认收到事件 #{claim.incident_id} 的提醒", (
-            f"<p>{escape(person.name if person else claim.person)}，确认后停止向上级升级提醒；"
-            f"处置时限照常计时。</p><form method=post><button type=submit>确认收到</button>"
-            f"</form>"))
+        return bare_page(f"确认收到事件 #{claim.incident_id} 的提醒", body=render(
+            "ack.html", person=person.name if person else claim.person))
 
     async def record(request: web.Request) -> web.Response:
         claim = await claim_of(request)
         if isinstance(claim, web.Response):
             return claim
         if await used(claim):
-            return bare_page("已确认", "<p>这条提醒已经确认过了。</p>", 409)
+            return bare_page("已确认", "这条提醒已经确认过了。", status=409)
         person = roster.person(claim.person)
         try:
             await incidents.act_on(claim.incident_id, "ack",
                                    person.name if person else claim.person, clock.now(),
                                    via=claim.channel, token=claim.token_id)
         except ActionError as exc:
-            return bare_page("无法确认", f"<p>{escape(str(exc))}</p>", 409)
-        return bare_page("已确认收到", f"<p>事件 #{claim.incident_id} 已记录确认。</p>")
+            return bare_page("无法确认", str(exc), status=409)
+        return bare_page("已确认收到", f"事件 #{claim.incident_id} 已记录确认。")
 
     return [web.get("/ack/{token}", show), web.post("/ack/{token}", record)]

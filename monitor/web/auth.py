@@ -125,10 +125,13 @@ def _within(address: str, networks: Sequence[IPNetwork]) -> bool:
     return any(ip in network for network in networks)
 
 
-def bare_page(title: str, body: str, status: int = 200) -> web.Response:
-    """A page outside the signed-in layout; ``body`` is markup escaped where it was built."""
+def bare_page(title: str, message: str = "", *, body: str = "", status: int = 200
+              ) -> web.Response:
+    """A page outside the signed-in layout: a plain-text ``message`` (escaped by the
+    template), or ``body``, markup rendered from a template of its own."""
     return web.Response(status=status, content_type="text/html", charset="utf-8",
-                        text=render("bare.html", title=title, body=Markup(body)))  # noqa: S704
+                        text=render("bare.html", title=title, message=message,
+                                    body=Markup(body)))  # noqa: S704
 
 
 def _login_form(csrf: str, message: str = "") -> str:
@@ -162,7 +165,7 @@ class Auth:
 
     async def login_page(self, request: web.Request) -> web.Response:
         csrf = secrets.token_urlsafe(32)
-        response = bare_page("舆情监测与回应 · 登录", _login_form(csrf))
+        response = bare_page("舆情监测与回应 · 登录", body=_login_form(csrf))
         response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="Strict",
                             secure=self._secure(request), path="/login")
         return response
@@ -171,7 +174,7 @@ class Auth:
         form = await request.post()
         cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not cookie or not secrets.compare_digest(str(form.get("csrf", "")), cookie):
-            return bare_page("请求无效", "<p>表单已过期，请刷新登录页后重试。</p>", 403)
+            return bare_page("请求无效", "表单已过期，请刷新登录页后重试。", status=403)
         name = str(form.get("name", "")).strip()
         # a name is limited from each address, not everywhere: a stranger who guesses at the
         # duty officer's name slows himself down, never the duty officer
@@ -180,14 +183,15 @@ class Auth:
                 (f"addr:{address}", ADDRESS_FAILURES_ALLOWED))
         wait = await self.throttle.retry_after(*keys)
         if wait:
-            response = bare_page("登录尝试过多", f"<p>请在 {wait // 60 + 1} 分钟后再试。</p>", 429)
+            response = bare_page("登录尝试过多", f"请在 {wait // 60 + 1} 分钟后再试。", status=429)
             response.headers["Retry-After"] = str(wait)
             return response
         user = await self.store.run(lambda c: user_by_name(c, name))
         password = str(form.get("password", ""))
         if user is None or user.disabled or not check_password(user.password_hash, password):
             await self.throttle.failed(*keys)
-            return bare_page("舆情监测与回应 · 登录", _login_form(cookie, "用户名或密码错误。"), 401)
+            return bare_page("舆情监测与回应 · 登录", body=_login_form(cookie, "用户名或密码错误。"),
+                             status=401)
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self.clock.now()
         await self.store.run(lambda c: add_session(c, _digest(token), user.id, csrf, now,

@@ -196,10 +196,7 @@ class Pages:
             body.append("<p class=muted>当前没有待处置的事件。</p>")
         role, name = self.role()
         if name:
-            body.append(f"<p class=muted>本机 {escape(name)}："
-                        + ("主用节点，负责采集、分析、事件与处置时限、告警。" if role == "leader"
-                           else "备用节点，主用节点停止后自动接管；事件的合并与拆分请在主用节点操作。")
-                        + "</p>")
+            body.append(render("role_note.html", machine=name, leader=role == "leader"))
         return html_page("事件看板", "".join(body), user, request[CSRF], self.clock.now(),
                          COUNTDOWN + "<script src=/static/board.js></script>")
 
@@ -427,22 +424,14 @@ def _event_detail(event: TimelineEvent) -> str:
 
 
 def _by_hand(event: TimelineEvent) -> str:
-    """人工立案: through which channel and by whom, on which action if opened from a post, the
-    report as entered (de-identified before it was stored), and 补录 when the time the office
-    learned of it is long before it was entered."""
     d = event.data
-    how = "，".join(escape(str(v)) for v in (d.get("channel"), event.actor) if v)
-    parts = [f"{BY_HAND}（{how}）：{escape(str(d.get('title', '')))}"]
-    if d.get("because"):
-        action = OPENED_ON.get(str(d["because"]), str(d["because"]))
-        parts.append(f" <span class=muted>（{escape(action)}时立案）</span>")
-    if d.get("text"):
-        parts.append(f"<div class=report>{escape(str(d['text']))}</div>")
-    if d.get("backdated"):
-        parts.append(f" <strong class=due-near>补录：{escape(event.actor)}于"
-                     f"{_local(str(d.get('recorded_at', '')))}录入，获知时间"
-                     f"{_local(event.at.isoformat())}</strong>")
-    return "".join(parts)
+    because = str(d.get("because") or "")
+    return render("by_hand.html", by_hand=BY_HAND,
+                  how="，".join(str(v) for v in (d.get("channel"), event.actor) if v),
+                  title=str(d.get("title", "")), action=OPENED_ON.get(because, because),
+                  text=str(d.get("text") or ""), backdated=bool(d.get("backdated")),
+                  actor=event.actor, recorded=_local(str(d.get("recorded_at", ""))),
+                  learned=_local(event.at.isoformat()))
 
 
 def _backdated(event: TimelineEvent) -> str:
